@@ -1,0 +1,75 @@
+"""GitHub Actions integration: step outputs, the step summary, annotations and masking (CONTRACT §9).
+
+Everything the CLI tells the runner goes through `ActionsWriter`, so that multi-line values use a
+random delimiter and every text is redacted before it is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TextIO
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+@dataclass
+class ActionsWriter:
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    redact: Callable[[str], str] = lambda s: s
+    stream: TextIO | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.environ.get("GITHUB_ACTIONS") == "true"
+
+    def _out(self) -> TextIO:
+        return self.stream or sys.stdout
+
+    def mask(self, secret: str | None) -> None:
+        if secret and self.active:
+            print(f"::add-mask::{secret}", file=self._out(), flush=True)
+
+    def error(self, message: str, title: str = "gitops-bot") -> None:
+        if self.active:
+            print(f"::error title={_escape_property(title)}::{_escape_data(self.redact(message))}",
+                  file=self._out(), flush=True)
+
+    def warning(self, message: str) -> None:
+        if self.active:
+            print(f"::warning::{_escape_data(self.redact(message))}", file=self._out(), flush=True)
+
+    def set_outputs(self, values: Mapping[str, str]) -> None:
+        path = self.environ.get("GITHUB_OUTPUT")
+        if not path:
+            return
+        with open(path, "a", encoding="utf-8") as fh:
+            for key, raw in values.items():
+                value = self.redact(raw)
+                if "\n" in value or "\r" in value:
+                    delim = f"ghadelimiter_{uuid.uuid4()}"
+                    fh.write(f"{key}<<{delim}\n{value}\n{delim}\n")
+                else:
+                    fh.write(f"{key}={value}\n")
+
+    def summary(self, markdown: str) -> None:
+        path = self.environ.get("GITHUB_STEP_SUMMARY")
+        if path:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(self.redact(markdown).rstrip("\n") + "\n")
+
+    def untrusted(self, text: str) -> str:
+        """Wrap text that may hold `::` workflow commands so that the runner does not obey them."""
+        if not self.active:
+            return text
+        token = uuid.uuid4().hex
+        return f"::stop-commands::{token}\n{text.rstrip()}\n::{token}::\n"

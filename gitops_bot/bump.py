@@ -1,0 +1,61 @@
+"""`bump`: set image tags in one environment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gitops_bot.deliver import Proposal, deliver
+from gitops_bot.errors import UsageError
+from gitops_bot.holds import read_holds
+from gitops_bot.images import Wanted, validate_tag
+from gitops_bot.message import compose, subject_for
+from gitops_bot.plan import Rules, make_plan
+from gitops_bot.result import WriteResult
+from gitops_bot.session import EnvRequest, Session
+
+
+@dataclass(frozen=True)
+class BumpRequest:
+    target: EnvRequest
+    images: tuple[str, ...] = ()
+    tag: str | None = None
+    delivery: str | None = None
+    allow_downgrade: bool = False
+    allow_missing: bool = False
+    force: bool = False
+    message: str | None = None
+
+
+def wanted_images(images: Sequence[str], tag: str | None, aliases: dict[str, str]) -> list[Wanted]:
+    """`--image` specs, or every alias of `images:` at `--tag` when none is given."""
+    if tag is not None:
+        validate_tag(tag)
+    if images:
+        return [Wanted.parse(spec, tag) for spec in images]
+    if tag is None:
+        raise UsageError("nothing to bump: give --image NAME=TAG, or --tag with aliases in images:")
+    if not aliases:
+        raise UsageError("no --image given and the configuration has no images: aliases")
+    return [Wanted.parse(name, tag) for name in aliases]
+
+
+def bump(session: Session, request: BumpRequest) -> WriteResult:
+    # Validate what the user typed before touching the network.
+    wanted_images(request.images, request.tag, {"_": "_"} if not request.images else {})
+    env, commit = session.environment(request.target)
+    wanted = wanted_images(request.images, request.tag, dict(session.config.images))
+
+    def build(base: str) -> Proposal:
+        rules = Rules(
+            aliases=session.config.images, policy=session.config.policy,
+            allow_downgrade=request.allow_downgrade, allow_missing=request.allow_missing,
+            holds=read_holds(session.ws, base), force=request.force,
+        )
+        plan = make_plan(session.manifests(env, base), wanted, rules)
+        subject = subject_for("deploy", env.name, plan.changes)
+        if request.message:
+            subject = request.message.format(env=env.name, environment=env.name, subject=subject)
+        return Proposal(plan, compose(subject, env.name, plan.changes))
+
+    return deliver(session, "bump", env, commit, build, request.delivery)

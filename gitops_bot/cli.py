@@ -1,0 +1,134 @@
+"""The click layer: global options, command registration and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+from gitops_bot import __version__
+from gitops_bot.actions import ActionsWriter
+from gitops_bot.credentials import Credentials
+from gitops_bot.errors import GitopsBotError, exit_code_for
+from gitops_bot.session import Options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Global options may come before or after the command name; the one given last wins."""
+    assert param.name is not None
+    if ctx.get_parameter_source(param.name) not in (ParameterSource.DEFAULT, None):
+        ctx.find_root().meta.setdefault("gitops_bot.options", {})[param.name] = value
+    return value
+
+
+def global_options(func: F) -> F:
+    opts = [
+        click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+                     help="Configuration file (default: .gitops-bot.yaml of the GitOps repository, "
+                          "else built-in defaults)."),
+        click.option("--repo", "repo", metavar="OWNER/NAME|URL|PATH",
+                     help="The GitOps repository (default: gitops.repository of the config)."),
+        click.option("--remote-url", "remote_url", metavar="URL",
+                     help="Clone/push URL; the GitHub slug stays --repo."),
+        click.option("--workdir", "workdir", type=click.Path(path_type=Path, file_okay=False),
+                     help="Reuse a clone in DIR (fetch + reset) instead of a temporary one."),
+        click.option("--retries", "retries", type=click.IntRange(0, 100), metavar="N",
+                     help="Push attempts after the first rejected one (default 5)."),
+        click.option("--output", "output", type=click.Choice(["text", "json"]),
+                     help="text (default) or one JSON document on stdout."),
+        click.option("--dry-run", "dry_run", is_flag=True, default=None,
+                     help="Plan and print the diff; write nothing."),
+        click.option("-v", "--verbose", "verbose", is_flag=True, default=None,
+                     help="Log git commands and progress on stderr."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    for param in func.__click_params__[-len(opts):]:  # type: ignore[attr-defined]
+        param.expose_value = False
+        param.callback = _store
+        param.is_eager = True
+    return func
+
+
+def options(ctx: click.Context) -> Options:
+    given = ctx.find_root().meta.get("gitops_bot.options", {})
+    return Options(**{k: v for k, v in given.items() if v is not None})
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="gitops-bot")
+@global_options
+def cli() -> None:
+    """Update image tags in a Flux GitOps repository, safely.
+
+    \b
+    Deploy a freshly built image to staging (commit + push):
+      gitops-bot bump --env staging --image kai-api-server=5d6e7f8
+    Let the app repo's ref pick the environment, every alias at one tag:
+      gitops-bot bump --ref refs/heads/main --tag "$GITHUB_SHA"
+    See the change without writing anything:
+      gitops-bot --dry-run bump --env staging --image api-server=5d6e7f8
+
+    Credentials come only from GITOPS_BOT_TOKEN (else GITHUB_TOKEN).
+    Exit codes: 0 done, 1 run-time failure, 2 bad input, 3 health degraded.
+    """
+
+
+def _register() -> None:
+    from gitops_bot.commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+def _setup_logging(verbose: bool, redact: Callable[[str], str]) -> None:
+    class Redacting(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact(super().format(record))
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(Redacting("gitops-bot: %(message)s"))
+    root = logging.getLogger("gitops_bot")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    credentials = Credentials.from_env()
+    actions = ActionsWriter(redact=credentials.redact, stream=sys.stderr)
+    actions.mask(credentials.token)
+    verbose = any(a in ("-v", "--verbose") for a in (argv if argv is not None else sys.argv[1:]))
+    _setup_logging(verbose, credentials.redact)
+    try:
+        cli.main(args=argv, prog_name="gitops-bot", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("gitops-bot: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as err:
+        err.show()
+        actions.error(err.format_message())
+        sys.exit(2)
+    except GitopsBotError as err:
+        message = credentials.redact(str(err))
+        click.echo(f"gitops-bot: error: {message}", err=True)
+        actions.error(message)
+        sys.exit(exit_code_for(err))
+    except KeyboardInterrupt:
+        click.echo("gitops-bot: interrupted", err=True)
+        sys.exit(130)
+    except Exception as err:  # a bug: one line, no traceback unless -v
+        if verbose:
+            logging.getLogger("gitops_bot").exception("internal error")
+        message = credentials.redact(f"internal error: {type(err).__name__}: {err}")
+        click.echo(f"gitops-bot: {message}", err=True)
+        actions.error(message)
+        sys.exit(1)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import click
+
+from gitops_bot.bump import BumpRequest, bump
+from gitops_bot.commands._common import delivery_option, run_write
+from gitops_bot.cli import global_options
+from gitops_bot.session import EnvRequest
+
+
+@click.command("bump")
+@click.option("--env", "env", metavar="ENV", help="Environment to update.")
+@click.option("--ref", metavar="REF", help="App-repo ref (e.g. refs/heads/main) whose environment to update.")
+@click.option("--image", "images", multiple=True, metavar="NAME=TAG",
+              help="Image and its new tag; NAME alone takes --tag; NAME@sha256:… pins a digest. Repeatable.")
+@click.option("--tag", metavar="TAG", help="Tag for --image NAME without =TAG (and for every alias if no --image).")
+@delivery_option
+@click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
+@click.option("--allow-missing", is_flag=True, help="Skip images that match nothing instead of failing.")
+@click.option("--force", is_flag=True, help="Update held images too.")
+@click.option("--message", metavar="TEMPLATE",
+              help="Commit subject; {env} and {subject} (the default subject) are replaced.")
+@global_options
+@click.pass_context
+def bump_command(ctx: click.Context, env: str | None, ref: str | None, images: tuple[str, ...],
+                 tag: str | None, delivery: str | None, allow_downgrade: bool, allow_missing: bool,
+                 force: bool, message: str | None) -> None:
+    """Set image tags in one environment, then commit and push (or open a PR).
+
+    \b
+    Examples:
+      gitops-bot bump --env staging --image kai-api-server=5d6e7f8
+      gitops-bot bump --ref refs/heads/main --image api=1.4.2 --image worker=1.4.2
+      gitops-bot bump --env staging --tag 5d6e7f8 --image kai-api-server --image kai-coordinator
+    """
+    if bool(env) == bool(ref):
+        raise click.UsageError("give exactly one of --env ENV or --ref REF")
+    request = BumpRequest(
+        target=EnvRequest(env, ref), images=images, tag=tag, delivery=delivery,
+        allow_downgrade=allow_downgrade, allow_missing=allow_missing, force=force, message=message,
+    )
+    run_write(ctx, lambda session: bump(session, request))

@@ -1,0 +1,104 @@
+"""Deploy commit messages and their machine-readable trailers (CONTRACT §6)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gitops_bot.images import short_name
+from gitops_bot.plan import Change
+
+ENV_TRAILER = "Gitops-Bot-Environment"
+IMAGE_TRAILER = "Gitops-Bot-Image"
+SOURCE_TRAILER = "Gitops-Bot-Source"
+RUN_TRAILER = "Gitops-Bot-Run"
+REVERTS_TRAILER = "Gitops-Bot-Reverts"
+ROLLBACK_TRAILER = "Gitops-Bot-Rollback-To"
+PROMOTED_TRAILER = "Gitops-Bot-Promoted-From"
+_TRAILER_RE = re.compile(r"^(Gitops-Bot-[A-Za-z-]+):\s*(.*)$")
+_IMAGE_RE = re.compile(r"^(\S+) (\S*) -> (\S+)$")
+
+
+@dataclass(frozen=True)
+class ImageMove:
+    image: str
+    old: str
+    new: str
+
+
+def run_context(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """Source and Run trailers from the GitHub Actions environment, when known."""
+    env = os.environ if environ is None else environ
+    out: list[tuple[str, str]] = []
+    repo, sha = env.get("GITHUB_REPOSITORY"), env.get("GITHUB_SHA")
+    if repo and sha:
+        out.append((SOURCE_TRAILER, f"{repo}@{sha}"))
+    server, run_id = env.get("GITHUB_SERVER_URL", "https://github.com"), env.get("GITHUB_RUN_ID")
+    if repo and run_id:
+        out.append((RUN_TRAILER, f"{server.rstrip('/')}/{repo}/actions/runs/{run_id}"))
+    return out
+
+
+def moves(changes: Sequence[Change]) -> list[ImageMove]:
+    """One move per distinct (image, from, to), in first-seen order."""
+    seen: dict[tuple[str, str, str], ImageMove] = {}
+    for c in changes:
+        seen.setdefault((c.image, c.old, c.new), ImageMove(c.image, c.old, c.new))
+    return list(seen.values())
+
+
+def subject_for(verb: str, env: str, changes: Sequence[Change]) -> str:
+    targets: dict[str, str] = {}
+    for move in moves(changes):
+        targets.setdefault(short_name(move.image), move.new)
+    parts = [f"{name} {tag}" for name, tag in targets.items()]
+    text = ", ".join(parts)
+    if len(text) > 60 and len(set(targets.values())) == 1:
+        text = f"{len(targets)} images {next(iter(targets.values()))}"
+    elif len(text) > 60:
+        text = f"{len(targets)} images"
+    return f"{verb}({env}): {text}"
+
+
+def compose(
+    subject: str,
+    env: str,
+    changes: Sequence[Change],
+    extra: Sequence[tuple[str, str]] = (),
+    body_lines: Sequence[str] = (),
+) -> str:
+    lines = [subject, ""]
+    lines += list(body_lines)
+    lines += [f"- {short_name(c.image)}: {c.old or '(none)'} -> {c.new} ({c.file}:{c.line})" for c in changes]
+    trailers = [(ENV_TRAILER, env)]
+    trailers += [(IMAGE_TRAILER, f"{m.image} {m.old or '-'} -> {m.new}") for m in moves(changes)]
+    trailers += list(extra)
+    trailers += run_context()
+    lines += ["", *(f"{k}: {v}" for k, v in trailers)]
+    return "\n".join(lines) + "\n"
+
+
+def trailers(message: str) -> list[tuple[str, str]]:
+    """The Gitops-Bot-* trailers of a commit message (last paragraph)."""
+    paragraph = message.rstrip("\n").rsplit("\n\n", 1)[-1]
+    out = []
+    for line in paragraph.splitlines():
+        m = _TRAILER_RE.match(line.strip())
+        if m:
+            out.append((m.group(1), m.group(2).strip()))
+    return out
+
+
+def image_moves(message: str) -> list[ImageMove]:
+    out = []
+    for key, value in trailers(message):
+        m = _IMAGE_RE.match(value) if key == IMAGE_TRAILER else None
+        if m:
+            out.append(ImageMove(m.group(1), "" if m.group(2) == "-" else m.group(2), m.group(3)))
+    return out
+
+
+def trailer(message: str, key: str) -> str | None:
+    return next((v for k, v in trailers(message) if k == key), None)

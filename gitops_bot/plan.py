@@ -1,0 +1,181 @@
+"""Planning: which scalars change, from what to what (pure; no files, no git)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import semver
+
+from gitops_bot.errors import ManifestError, PolicyError, UsageError
+from gitops_bot.images import ImageString, Version, Wanted, matches
+from gitops_bot.manifests import ImageRef, Manifest, find_refs
+from gitops_bot.yamledit import Edit, splice
+
+
+@dataclass(frozen=True)
+class Change:
+    file: str
+    line: int
+    kind: str
+    name: str
+    image: str
+    old: str
+    new: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "line": self.line, "kind": self.kind, "name": self.name,
+            "image": self.image, "from": self.old, "to": self.new,
+        }
+
+
+@dataclass(frozen=True)
+class Skip:
+    image: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"image": self.image, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    files: Mapping[str, bytes] = field(default_factory=dict)  # path -> new content
+    before: Mapping[str, bytes] = field(default_factory=dict)  # path -> old content of those files
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How a plan treats policy, holds and images that match nothing."""
+
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    policy: str = "any"
+    allow_downgrade: bool = False
+    allow_missing: bool = False
+    holds: Mapping[str, str] = field(default_factory=dict)  # image repository -> reason
+    force: bool = False
+
+
+def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:
+    return [ref for m in manifests for ref in find_refs(m)]
+
+
+def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Rules) -> Plan:
+    """Match each wanted image against the references and produce the edits of every file."""
+    by_file = {m.path: m for m in manifests}
+    refs = environment_refs(manifests)
+    edits: dict[str, dict[int, Edit]] = {}
+    changes: list[Change] = []
+    skipped: list[Skip] = []
+    claimed: dict[int, Wanted] = {}
+    for want in wanted:
+        hits = [r for r in refs if _ref_matches(want.name, r, rules.aliases)]
+        if not hits:
+            if not rules.allow_missing:
+                raise UsageError(f"image {want.name!r} matches no image reference in the environment")
+            skipped.append(Skip(want.name, "no matching image reference in the environment"))
+            continue
+        held = {r.repository for r in hits if _held(r, rules)}
+        if held and not rules.force:
+            for repo in sorted(held):
+                skipped.append(Skip(repo, f"held: {_held(_first(hits, repo), rules)}"))
+            hits = [r for r in hits if r.repository not in held]
+        for ref in hits:
+            other = claimed.setdefault(id(ref), want)
+            if other.version != want.version:
+                raise UsageError(
+                    f"images {other.name!r} and {want.name!r} both select {ref.repository} "
+                    f"with different tags"
+                )
+            new_version, ref_edits = _ref_edits(ref, want.version)
+            if new_version == ref.version:
+                continue
+            _check_policy(ref, new_version, rules)
+            for edit in ref_edits:
+                edits.setdefault(ref.file, {})[edit.site.start] = edit
+            changes.append(Change(
+                ref.file, ref.line, ref.kind, ref.name, ref.repository, str(ref.version), str(new_version)
+            ))
+    files = {
+        path: by_file[path].encode(splice(by_file[path], list(file_edits.values())))
+        for path, file_edits in edits.items()
+    }
+    before = {path: by_file[path].encode(by_file[path].text) for path in files}
+    return Plan(tuple(changes), tuple(skipped), files, before)
+
+
+def _ref_matches(name: str, ref: ImageRef, aliases: Mapping[str, str]) -> bool:
+    if ref.policy is not None and ref.policy == name:
+        return True
+    if ref.form == "marker-tag" and ref.repository == ref.policy:
+        return False  # a bare `:tag` marker is selected by its policy name only
+    if matches(name, ref.repository, aliases):
+        return True
+    return ref.alt_repository is not None and matches(name, ref.alt_repository, aliases)
+
+
+def _held(ref: ImageRef, rules: Rules) -> str | None:
+    for repo, reason in rules.holds.items():
+        if matches(repo, ref.repository, {}):
+            return reason
+    return None
+
+
+def _first(refs: list[ImageRef], repository: str) -> ImageRef:
+    return next(r for r in refs if r.repository == repository)
+
+
+def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
+    """The version this reference ends at, and the scalar edits that get it there."""
+    where = f"{ref.file}:{ref.line}"
+    if ref.form == "string":
+        assert ref.string_site is not None
+        new = wanted
+        text = ImageString(ref.repository, new).with_version(new)
+        return new, [Edit(ref.string_site, text)] if text != ref.string_site.value else []
+    out: list[Edit] = []
+    tag = ref.version.tag
+    if wanted.tag is not None:
+        if ref.tag_site is None:
+            raise ManifestError(f"{where}: {ref.repository} has no tag field to set")
+        tag = wanted.tag
+        if ref.tag_site.value != tag:
+            out.append(Edit(ref.tag_site, tag))
+    digest = wanted.digest
+    if ref.digest_site is not None:
+        if (ref.digest_site.value or None) != digest:
+            out.append(Edit(ref.digest_site, digest or ""))
+    elif digest is not None:
+        raise ManifestError(f"{where}: {ref.repository} has no digest field to pin {digest}")
+    return Version(tag, digest), out
+
+
+def _semver(tag: str | None) -> semver.Version | None:
+    if not tag:
+        return None
+    try:
+        return semver.Version.parse(tag[1:] if tag[:1] in "vV" else tag)
+    except ValueError:
+        return None
+
+
+def _check_policy(ref: ImageRef, new: Version, rules: Rules) -> None:
+    if rules.policy != "semver" or new.tag is None or new.tag == ref.version.tag:
+        return
+    new_v = _semver(new.tag)
+    if new_v is None:
+        raise PolicyError(f"policy semver: tag {new.tag!r} for {ref.repository} is not a semantic version")
+    old_v = _semver(ref.version.tag)
+    if old_v is not None and new_v < old_v and not rules.allow_downgrade:
+        raise PolicyError(
+            f"policy semver: {ref.repository} {ref.version.tag} -> {new.tag} is a downgrade "
+            f"(use --allow-downgrade)"
+        )

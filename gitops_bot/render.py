@@ -1,0 +1,85 @@
+"""Rendering results: JSON on stdout, readable text, and the GitHub Actions outputs and summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from gitops_bot.actions import ActionsWriter
+from gitops_bot.images import short_name
+from gitops_bot.result import WriteResult
+from gitops_bot.session import Options
+
+
+def emit_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def write_result(result: WriteResult, options: Options, actions: ActionsWriter) -> None:
+    pr = result.pull_request
+    actions.set_outputs({
+        "environment": result.environment,
+        "changed": "true" if result.changed else "false",
+        "commit-sha": result.commit or "",
+        "pull-request-number": str(pr.number) if pr else "",
+        "pull-request-url": pr.url if pr else "",
+        "pull-request-operation": pr.operation if pr else "",
+    })
+    actions.summary(_summary(result))
+    if options.output == "json":
+        emit_json(result.to_json())
+        return
+    if result.dry_run and result.diff:
+        click.echo(actions.untrusted(result.diff), nl=False)
+    for change in result.changes:
+        click.echo(f"{change.file}:{change.line}: {short_name(change.image)} {change.old} -> {change.new}",
+                   err=True)
+    for skip in result.skipped:
+        click.echo(f"skipped {skip.image}: {skip.reason}", err=True)
+    if not result.changed:
+        click.echo(f"{result.environment}: already up to date, nothing to commit", err=True)
+    elif result.dry_run:
+        click.echo(f"{result.environment}: dry run, nothing written", err=True)
+    elif pr:
+        click.echo(f"{result.environment}: pull request #{pr.number} {pr.operation}: {pr.url}")
+    else:
+        click.echo(f"{result.environment}: pushed {result.commit} to {result.branch}")
+
+
+def _summary(result: WriteResult) -> str:
+    title = f"### gitops-bot {result.command}: {result.environment}"
+    if result.dry_run:
+        title += " (dry run)"
+    lines = [title, ""]
+    if result.changes:
+        rows = [[short_name(c.image), f"`{c.old}`", f"`{c.new}`", f"{c.file}:{c.line}"] for c in result.changes]
+        lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
+    else:
+        lines += ["No change: the environment is already in the wanted state.", ""]
+    for skip in result.skipped:
+        lines.append(f"- skipped `{skip.image}`: {skip.reason}")
+    if result.pull_request:
+        pr = result.pull_request
+        lines.append(f"Pull request [#{pr.number}]({pr.url}) {pr.operation}.")
+    elif result.commit:
+        lines.append(f"Commit `{result.commit}` on `{result.branch}`.")
+    return "\n".join(lines) + "\n"

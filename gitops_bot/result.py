@@ -1,0 +1,66 @@
+"""Results of commands, as rendered in JSON (CONTRACT §8) and text."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops_bot.plan import Change, Skip
+
+
+@dataclass(frozen=True)
+class PullRequestInfo:
+    number: int
+    url: str
+    operation: str  # created | updated | none
+    head_sha: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "url": self.url, "operation": self.operation,
+                "head_sha": self.head_sha}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The result of every write command (bump, revert, rollback, promote, canary, hold)."""
+
+    command: str
+    environment: str
+    branch: str
+    changes: tuple[Change, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    commit: str | None = None
+    dry_run: bool = False
+    pull_request: PullRequestInfo | None = None
+    diff: str = ""
+    changed_files: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.changed_files
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "environment": self.environment,
+            "changed": self.changed,
+            "dry_run": self.dry_run,
+            "changes": [c.to_json() for c in self.changes],
+            "skipped": [s.to_json() for s in self.skipped],
+            "commit": self.commit,
+            "branch": self.branch,
+            "pull_request": self.pull_request.to_json() if self.pull_request else None,
+            **self.extra,
+        }
+
+
+def unified_diff(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> str:
+    out: list[str] = []
+    for path in sorted(after):
+        old = before.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        new = after[path].decode("utf-8", "replace").splitlines(keepends=True)
+        out.extend(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
+    return "".join(line if line.endswith("\n") else line + "\n" for line in out)

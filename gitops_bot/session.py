@@ -1,0 +1,121 @@
+"""A run against the GitOps repository: options, configuration lookup, the clone and the environment."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops_bot.config import CONFIG_FILE, Config, Environment
+from gitops_bot.credentials import Credentials
+from gitops_bot.errors import ConfigError, UsageError
+from gitops_bot.manifests import Manifest
+from gitops_bot.workspace import Workspace, remote_url
+
+log = logging.getLogger("gitops_bot")
+BOT_DIR = ".gitops-bot"
+
+
+@dataclass(frozen=True)
+class Options:
+    """The global command-line options (CONTRACT §5)."""
+
+    config: Path | None = None
+    repo: str | None = None
+    remote_url: str | None = None
+    workdir: Path | None = None
+    retries: int = 5
+    output: str = "text"
+    dry_run: bool = False
+    verbose: bool = False
+
+    def base_config(self) -> Config:
+        return Config.from_file(self.config) if self.config else Config.defaults()
+
+
+@dataclass(frozen=True)
+class EnvRequest:
+    """Which environment a command targets: by name, or by the app-repo ref that deploys."""
+
+    name: str | None = None
+    ref: str | None = None
+
+    def pick(self, config: Config) -> Environment:
+        if self.name:
+            return config.environment(self.name)
+        if self.ref:
+            return config.environment_for_ref(self.ref)
+        raise UsageError("give --env ENV or --ref REF")
+
+
+class Session:
+    """Owns the clone for one command; resolves the configuration as CONTRACT §2 orders it."""
+
+    def __init__(self, options: Options, credentials: Credentials | None = None):
+        self.options = options
+        self.credentials = credentials or Credentials.from_env()
+        base = options.base_config()
+        self.config = base.with_overrides(repository=options.repo, url=None)
+        self._explicit = options.config is not None
+        self.url = options.remote_url or (None if options.repo else base.url) or remote_url(
+            self.config.repository
+        )
+        progress = options.verbose or sys.stderr.isatty()
+        self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress)
+        self._repo_config_read = False
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def environment(self, request: EnvRequest) -> tuple[Environment, str]:
+        """The target environment and the commit at the tip of its branch (fetched)."""
+        try:
+            env: Environment | None = request.pick(self.config)
+        except UsageError:
+            if self._explicit or self._repo_config_read:
+                raise
+            env = None
+        commit = self.ws.fetch(env.branch) if env else self.ws.fetch_default()
+        if not self._explicit and not self._repo_config_read:
+            self._load_repo_config(commit)
+            picked = request.pick(self.config)
+            if env is None or picked.branch != env.branch:
+                commit = self.ws.fetch(picked.branch)
+            env = picked
+        assert env is not None
+        return env, commit
+
+    def _load_repo_config(self, commit: str) -> None:
+        self._repo_config_read = True
+        data = self.ws.read_file(commit, CONFIG_FILE)
+        if data is None:
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{CONFIG_FILE}: not UTF-8 text") from None
+        repo_cfg = Config.from_text(text, CONFIG_FILE)
+        log.info("using %s from the GitOps repository", CONFIG_FILE)
+        self.config = repo_cfg.with_overrides(repository=self.options.repo, url=None)
+
+    def other_environment(self, name: str) -> tuple[Environment, str]:
+        env = self.config.environment(name)
+        return env, self.ws.fetch(env.branch)
+
+    def checkout(self, env: Environment, commit: str) -> None:
+        self.ws.checkout(commit, env.branch, [env.path, BOT_DIR])
+
+    def manifests(self, env: Environment, commit: str) -> list[Manifest]:
+        return [Manifest.parse(f.path, f.data) for f in self.ws.read_files(commit, env.path)]
+
+
+def describe_envs(envs: Sequence[Environment]) -> str:
+    return ", ".join(e.name for e in envs)

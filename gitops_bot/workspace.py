@@ -1,0 +1,256 @@
+"""A minimal clone of the GitOps repository: one branch, shallow, blob-less, sparse (CONTRACT §6)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path, PurePosixPath
+
+from gitops_bot.credentials import Credentials
+from gitops_bot.errors import GitError, PushRejected
+from gitops_bot.git import Git
+
+log = logging.getLogger("gitops_bot.workspace")
+
+# Push failures that mean "someone else pushed first": fetch, re-plan and try again.
+_RACE = re.compile(r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
+                   r"incorrect old value|reference already exists|unable to update local ref")
+_YAML = (".yaml", ".yml")
+
+
+class PushOutcome(Enum):
+    PUSHED = "pushed"
+    RACE = "race"
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str  # repository-relative, POSIX
+    data: bytes
+
+
+def remote_url(repository: str, server_url: str | None = None) -> str:
+    """Clone URL for `owner/name`, a git URL, or a local path."""
+    if "://" in repository or repository.startswith("git@"):
+        return repository
+    local = Path(repository).expanduser()
+    if local.exists():
+        return local.resolve().as_uri()
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        server = (server_url or os.environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        return f"{server}/{repository.removesuffix('.git')}.git"
+    raise GitError(f"repository {repository!r} is neither OWNER/NAME, a git URL nor an existing path")
+
+
+class Workspace:
+    """A working copy of one branch of the GitOps repository, with helpers to read, commit and push."""
+
+    def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool):
+        self.root = root
+        self.url = url
+        self.owned = owned
+        self.git = Git(root, credentials, url, progress)
+
+    # -- opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool
+    ) -> Workspace:
+        """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet."""
+        if workdir is not None and (workdir / ".git").is_dir():
+            ws = cls(workdir, url, credentials, progress, owned=False)
+            ws.git.run("remote", "set-url", "origin", url)
+            return ws
+        if workdir is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+            root, owned = workdir, False
+        else:
+            root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
+        ws = cls(root, url, credentials, progress, owned)
+        ws.git.run("init", "--quiet", str(root))
+        ws.git.run("remote", "add", "origin", url)
+        for key, value in (("remote.origin.promisor", "true"),
+                           ("remote.origin.partialclonefilter", "blob:none"),
+                           ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true")):
+            ws.git.run("config", key, value)
+        return ws
+
+    def close(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- fetching --------------------------------------------------------------------------------
+    def fetch(self, branch: str, depth: int | None = 1) -> str:
+        """Fetch the tip of `branch` into refs/remotes/origin/BRANCH; return its commit."""
+        ref = f"refs/remotes/origin/{branch}"
+        args = ["fetch", "--quiet", "--no-tags", "--filter=blob:none"]
+        if self.git.progress:
+            args[1] = "--progress"
+        if depth:
+            args.append(f"--depth={depth}")
+        result = self.git.run(*args, "origin", f"+refs/heads/{branch}:{ref}", network=True, check=False)
+        if result.returncode != 0:
+            if "couldn't find remote ref" in result.stderr:
+                raise GitError(f"branch {branch!r} does not exist in {self.git.credentials.redact(self.url)}")
+            raise GitError(self.git.failure(result))
+        return self.git.out("rev-parse", ref)
+
+    def fetch_default(self) -> str:
+        """Fetch the tip of the remote's default branch (HEAD); return its commit."""
+        self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", "--depth=1", "origin",
+                     "+HEAD:refs/remotes/origin/HEAD", network=True)
+        return self.git.out("rev-parse", "refs/remotes/origin/HEAD")
+
+    def remote_head(self, branch: str) -> str | None:
+        """The branch's commit on the remote, without fetching objects (None if it does not exist)."""
+        out = self.git.out("ls-remote", "origin", f"refs/heads/{branch}", network=True)
+        return out.split()[0] if out else None
+
+    def checkout(self, commit: str, branch: str, paths: Iterable[str]) -> None:
+        """Make the work tree hold `commit` on local `branch`, with only `paths` (cone mode) present."""
+        self.git.run("sparse-checkout", "set", "--cone", *sorted(set(paths)))
+        self.git.run("checkout", "--quiet", "--force", "-B", branch, commit)
+        self.git.run("clean", "-fdq")
+
+    def head(self) -> str:
+        return self.git.out("rev-parse", "HEAD")
+
+    def deepen(self, branch: str, commits: int) -> None:
+        self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", f"--deepen={commits}",
+                     "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}", network=True)
+
+    def is_shallow(self) -> bool:
+        return self.git.out("rev-parse", "--is-shallow-repository") == "true"
+
+    # -- reading ---------------------------------------------------------------------------------
+    def read_files(self, commit: str, path: str, suffixes: tuple[str, ...] = _YAML) -> list[RepoFile]:
+        """The files under `path` at `commit`, read from git objects (missing blobs fetched in one go).
+
+        Symbolic links are followed only to files inside `path`; others are never read.
+        """
+        listing = self.git.out("ls-tree", "-r", "-z", "--full-tree", commit, "--", path)
+        entries: dict[str, tuple[str, str]] = {}
+        for item in filter(None, listing.split("\0")):
+            meta, name = item.split("\t", 1)
+            mode, _type, sha = meta.split()
+            entries[name] = (mode, sha)
+        wanted: dict[str, str] = {}
+        for name, (mode, sha) in sorted(entries.items()):
+            if not name.endswith(suffixes):
+                continue
+            if mode == "120000":
+                target = self._link_target(name, sha, path)
+                if target is None or target not in entries or entries[target][0] == "120000":
+                    log.warning("skipping %s: symbolic link that leaves %s", name, path)
+                    continue
+                name, sha = target, entries[target][1]
+            elif mode not in ("100644", "100755"):
+                continue
+            wanted[name] = sha
+        blobs = self.read_blobs(list(wanted.values()))
+        return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
+
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        result = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False)
+        if result.returncode != 0:
+            return None
+        return self.read_blobs([result.stdout.strip()])[result.stdout.strip()]
+
+    def _link_target(self, name: str, sha: str, path: str) -> str | None:
+        target = self.read_blobs([sha])[sha].decode("utf-8", "replace")
+        resolved = os.path.normpath(str(PurePosixPath(name).parent / target))
+        if target.startswith("/") or resolved.startswith("..") or not (
+            resolved == path or resolved.startswith(path.rstrip("/") + "/")
+        ):
+            return None
+        return resolved
+
+    def read_blobs(self, shas: list[str]) -> dict[str, bytes]:
+        if not shas:
+            return {}
+        missing = self._missing(shas)
+        if missing:
+            self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
+                         "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+                         "origin", *missing, network=True)
+        return self._cat(shas)
+
+    def _missing(self, shas: list[str]) -> list[str]:
+        out = self.git.run("cat-file", "--batch-check=%(objectname)", stdin="\n".join(shas) + "\n",
+                           extra_env={"GIT_NO_LAZY_FETCH": "1"}, check=False).stdout
+        return [line.split()[0] for line in out.splitlines() if line.endswith(" missing")]
+
+    def _cat(self, shas: list[str]) -> dict[str, bytes]:
+        import subprocess
+
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=self.root, env=self.git.env(),
+            input=("\n".join(shas) + "\n").encode(), capture_output=True, check=False, timeout=300,
+        )
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file failed: {self.git.credentials.redact(proc.stderr.decode())}")
+        blobs: dict[str, bytes] = {}
+        data, pos = proc.stdout, 0
+        while pos < len(data):
+            header_end = data.index(b"\n", pos)
+            sha, _type, size = data[pos:header_end].decode().split()
+            start = header_end + 1
+            blobs[sha] = data[start : start + int(size)]
+            pos = start + int(size) + 1
+        return blobs
+
+    # -- writing ---------------------------------------------------------------------------------
+    def write(self, files: Mapping[str, bytes]) -> None:
+        for rel, data in files.items():
+            target = (self.root / rel).resolve()
+            if not target.is_relative_to(self.root.resolve()):
+                raise GitError(f"refusing to write {rel}: it leaves the repository")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+    def commit(self, message: str, author: str, paths: Iterable[str]) -> str:
+        name, _, email = author.partition(" <")
+        email = email.rstrip(">")
+        paths = list(paths)
+        self.git.run("add", "--sparse", "--", *paths)
+        ident = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+                 "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+        self.git.run("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
+                     stdin=message, extra_env=ident)
+        return self.head()
+
+    def push(self, branch: str, *, lease: str | None = None) -> PushOutcome:
+        """Push HEAD to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
+        args = ["push", "--porcelain", "origin", f"HEAD:refs/heads/{branch}"]
+        if lease is not None:
+            args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
+        if self.git.progress:
+            args.insert(1, "--progress")
+        result = self.git.run(*args, network=True, check=False)
+        if result.returncode == 0:
+            return PushOutcome.PUSHED
+        text = f"{result.stdout}\n{result.stderr}"
+        if _RACE.search(text) and "hook declined" not in text and "protected branch" not in text:
+            log.info("push to %s lost a race: %s", branch, _rejection(text))
+            return PushOutcome.RACE
+        raise PushRejected(f"push to {branch!r} was refused: {_rejection(text)}")
+
+
+def _rejection(text: str) -> str:
+    remote = [ln.removeprefix("remote:").strip() for ln in text.splitlines() if ln.startswith("remote:")]
+    flags = [ln.split("\t")[-1] for ln in text.splitlines() if ln.startswith("!\t")]
+    errors = [ln.strip() for ln in text.splitlines() if ln.startswith(("error:", "fatal:"))]
+    parts = [p for p in remote if p] + flags + errors[:1]
+    return "; ".join(parts) or "unknown reason"

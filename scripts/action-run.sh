@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# The "Run gitops-bot" step of action.yml.
+#
+# Every input arrives as an INPUT_* environment variable (mapped in action.yml's `env:`), never as
+# `${{ }}` text inside a script, so no input value is ever parsed as shell code. This script turns
+# them into one argv array for the CLI, adding a flag only for an input that is set, and replaces
+# itself with `gitops-bot`, whose exit code (0, 1, 2, or 3 for degraded health) becomes the step's.
+# The token reaches the CLI only as GITOPS_BOT_TOKEN in the environment, never in argv.
+#
+# Written for bash 3.2 as well (the macOS system bash): no mapfile, no namerefs, no ${x,,}.
+set -euo pipefail
+
+die() {
+  printf '::error title=gitops-bot::%s\n' "$1"
+  exit 2
+}
+
+trim() {
+  local s=$1
+  s=${s#"${s%%[![:space:]]*}"}
+  s=${s%"${s##*[![:space:]]}"}
+  printf '%s' "$s"
+}
+
+# split SEPARATORS VALUE: print the non-empty, trimmed items of VALUE, one per line.
+split() {
+  local item
+  while IFS= read -r item || [ -n "$item" ]; do
+    item=$(trim "$item")
+    if [ -n "$item" ]; then
+      printf '%s\n' "$item"
+    fi
+  done < <(printf '%s' "$2" | tr "$1" '\n')
+}
+
+is_true() {
+  case "$1" in
+    true | True | TRUE) return 0 ;;
+    false | False | FALSE | '') return 1 ;;
+    *) die "input '$2' must be true or false, got '$1'" ;;
+  esac
+}
+
+command=$(trim "${INPUT_COMMAND:-bump}")
+environment=$(trim "${INPUT_ENVIRONMENT:-}")
+ref=$(trim "${INPUT_REF:-}")
+tag=$(trim "${INPUT_TAG:-}")
+images=${INPUT_IMAGES:-}
+
+# --- global options ---------------------------------------------------------------------------
+args=()
+repository=$(trim "${INPUT_GITOPS_REPOSITORY:-}")
+config=$(trim "${INPUT_CONFIG:-}")
+if [ -n "$repository" ]; then args+=(--repo "$repository"); fi
+if [ -n "$config" ]; then args+=(--config "$config"); fi
+if is_true "$(trim "${INPUT_DRY_RUN:-false}")" dry-run; then args+=(--dry-run); fi
+
+# Inputs this command reads (the others, when set, get a warning instead of being dropped silently).
+used=""
+
+need_environment() {
+  if [ -z "$environment" ]; then die "command '$command' needs the 'environment' input"; fi
+  args+=(--env "$environment")
+}
+
+add_images() { # add_images WITH_TAG: one --image per item of `images`; WITH_TAG appends =tag to bare names
+  local item
+  while IFS= read -r item; do
+    if [ "$1" = with-tag ] && [ "${item#*[=@]}" = "$item" ]; then
+      if [ -z "$tag" ]; then die "image '$item' has no tag and the 'tag' input is empty"; fi
+      item="$item=$tag"
+    fi
+    args+=(--image "$item")
+  done < <(split ',' "$images")
+}
+
+add_pr_options() {
+  local delivery item
+  delivery=$(trim "${INPUT_DELIVERY:-}")
+  if [ -n "$delivery" ]; then args+=(--delivery "$delivery"); fi
+  while IFS= read -r item; do args+=(--label "$item"); done < <(split ',' "${INPUT_LABELS:-}")
+  while IFS= read -r item; do args+=(--reviewer "$item"); done < <(split $', \t' "${INPUT_REVIEWERS:-}")
+  used="$used delivery labels reviewers"
+}
+
+# --- the command --------------------------------------------------------------------------------
+case "$command" in
+  bump)
+    args+=(bump)
+    if [ -n "$environment" ]; then
+      args+=(--env "$environment")
+    elif [ -n "$ref" ]; then
+      args+=(--ref "$ref")
+    else
+      die "command 'bump' needs the 'environment' or the 'ref' input"
+    fi
+    add_images plain
+    if [ -n "$tag" ]; then args+=(--tag "$tag"); fi
+    add_pr_options
+    used="$used environment images"
+    ;;
+  revert)
+    args+=(revert)
+    n=0
+    while IFS= read -r sha; do
+      args+=("$sha")
+      n=$((n + 1))
+    done < <(split $', \t' "${INPUT_COMMITS:-}")
+    if [ "$n" -eq 0 ]; then die "command 'revert' needs the 'commits' input"; fi
+    need_environment
+    add_pr_options
+    used="$used environment commits"
+    ;;
+  rollback)
+    args+=(rollback)
+    need_environment
+    steps=$(trim "${INPUT_STEPS:-}")
+    to=$(trim "${INPUT_TO:-}")
+    if [ -n "$steps" ] && [ -n "$to" ]; then die "command 'rollback' takes 'steps' or 'to', not both"; fi
+    if [ -z "$steps" ] && [ -z "$to" ]; then die "command 'rollback' needs the 'steps' or the 'to' input"; fi
+    if [ -n "$steps" ]; then args+=(--steps "$steps"); else args+=(--to "$to"); fi
+    add_pr_options
+    used="$used environment steps to"
+    ;;
+  promote)
+    from=$(trim "${INPUT_FROM:-}")
+    if [ -z "$from" ]; then die "command 'promote' needs the 'from' input"; fi
+    if [ -z "$environment" ]; then die "command 'promote' needs the 'environment' input (the target)"; fi
+    args+=(promote --from "$from" --to "$environment")
+    add_images plain
+    add_pr_options
+    used="$used environment from images"
+    ;;
+  canary-start)
+    args+=(canary start)
+    need_environment
+    add_images with-tag
+    weight=$(trim "${INPUT_CANARY_WEIGHT:-}")
+    if [ -n "$weight" ]; then args+=(--weight "$weight"); fi
+    used="$used environment images canary-weight"
+    ;;
+  canary-promote | canary-abort)
+    args+=(canary "${command#canary-}")
+    need_environment
+    used="$used environment"
+    ;;
+  watch)
+    args+=(watch)
+    need_environment
+    n=0
+    while IFS= read -r url; do
+      args+=(--check "$url")
+      n=$((n + 1))
+    done < <(split $' \t' "${INPUT_HEALTH_CHECKS:-}")
+    if [ "$n" -eq 0 ]; then die "command 'watch' needs the 'health-checks' input"; fi
+    used="$used environment health-checks"
+    ;;
+  status | validate)
+    args+=("$command")
+    if [ -n "$environment" ]; then args+=(--env "$environment"); fi
+    used="$used environment"
+    ;;
+  hold | unhold)
+    args+=("$command")
+    need_environment
+    if [ -z "$(split ',' "$images")" ]; then die "command '$command' needs the 'images' input (image names)"; fi
+    add_images plain
+    if [ "$command" = hold ]; then
+      reason=$(trim "${INPUT_REASON:-}")
+      if [ -z "$reason" ]; then
+        reason="held by ${GITHUB_WORKFLOW:-a workflow}"
+        if [ -n "${GITHUB_RUN_ID:-}" ]; then
+          reason="$reason (${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-}/actions/runs/$GITHUB_RUN_ID)"
+        fi
+      fi
+      args+=(--reason "$reason")
+      used="$used reason"
+    fi
+    used="$used environment images"
+    ;;
+  *)
+    die "unknown command '$command'; expected one of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, validate, hold, unhold"
+    ;;
+esac
+
+# `ref` and `tag` always have a value (their defaults), so only the optional inputs are checked.
+for name in environment images commits steps to from canary-weight health-checks labels reviewers delivery reason; do
+  var=$(printf 'INPUT_%s' "$name" | tr 'a-z-' 'A-Z_')
+  case " $used " in
+    *" $name "*) ;;
+    *) if [ -n "$(trim "${!var:-}")" ]; then printf "::warning title=gitops-bot::input '%s' is not used by command '%s'\n" "$name" "$command"; fi ;;
+  esac
+done
+
+venv="$RUNNER_TEMP/gitops-bot-venv"
+bot="$venv/bin/gitops-bot"
+if [ ! -x "$bot" ] && [ -x "$venv/Scripts/gitops-bot.exe" ]; then bot="$venv/Scripts/gitops-bot.exe"; fi
+if [ ! -x "$bot" ]; then
+  printf '::error title=gitops-bot::%s is missing: the install step did not run\n' "$bot"
+  exit 1
+fi
+
+printf 'gitops-bot'
+printf ' %q' "${args[@]}"
+printf '\n'
+exec "$bot" "${args[@]}"
