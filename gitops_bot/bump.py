@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitops_bot.deliver import Proposal, deliver
+from gitops_bot.config import PullRequestOverrides
+from gitops_bot.deliver import Proposal, deliver, planned
 from gitops_bot.errors import UsageError
 from gitops_bot.holds import read_holds
 from gitops_bot.images import Wanted, validate_tag
@@ -25,6 +26,7 @@ class BumpRequest:
     allow_missing: bool = False
     force: bool = False
     message: str | None = None
+    pr: PullRequestOverrides | None = None
 
 
 def wanted_images(images: Sequence[str], tag: str | None, aliases: dict[str, str]) -> list[Wanted]:
@@ -58,4 +60,4 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
             subject = request.message.format(env=env.name, environment=env.name, subject=subject)
         return Proposal(plan, compose(subject, env.name, plan.changes))
 
-    return deliver(session, "bump", env, commit, build, request.delivery)
+    return deliver(session, "bump", env, commit, planned(session, build), request.delivery, request.pr)

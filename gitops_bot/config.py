@@ -51,6 +51,26 @@ class PullRequestOptions:
 
 
 @dataclass(frozen=True)
+class PullRequestOverrides:
+    """Pull-request flags of one command: they add to (lists) or override (draft, auto-merge) the config."""
+
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    team_reviewers: tuple[str, ...] = ()
+    draft: bool | None = None
+    auto_merge: str | None = None
+
+    def over(self, base: PullRequestOptions) -> PullRequestOptions:
+        return PullRequestOptions(
+            labels=tuple(dict.fromkeys(base.labels + self.labels)),
+            reviewers=tuple(dict.fromkeys(base.reviewers + self.reviewers)),
+            team_reviewers=tuple(dict.fromkeys(base.team_reviewers + self.team_reviewers)),
+            draft=base.draft if self.draft is None else self.draft,
+            auto_merge=self.auto_merge or base.auto_merge,
+        )
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     branch: str

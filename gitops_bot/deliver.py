@@ -1,4 +1,9 @@
-"""Delivering a wanted state: commit and push with reconcile-on-race (CONTRACT §6)."""
+"""Delivering a wanted state: commit, then push with reconcile-on-race, or open/update a PR (CONTRACT §6).
+
+A command hands over an `Applier`: a function that, on a checked-out base commit, applies the
+command's wanted state from scratch and commits it locally. When a push loses a race, the new head is
+fetched and the same applier runs again on it, so no update is lost, duplicated or rebased blindly.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gitops_bot.config import Environment
+from gitops_bot.config import Environment, PullRequestOverrides
 from gitops_bot.errors import GitError
-from gitops_bot.plan import Plan
-from gitops_bot.result import PullRequestInfo, WriteResult, unified_diff
+from gitops_bot.plan import Change, Plan, Skip
+from gitops_bot.result import PullRequestInfo, WriteResult
 from gitops_bot.session import Session
 from gitops_bot.workspace import PushOutcome
 
@@ -22,15 +27,38 @@ BACKOFF_CAP = 5.0
 
 
 @dataclass(frozen=True)
+class Applied:
+    """What an applier did on top of a base commit: the local commit it made (None: nothing to do)."""
+
+    head: str | None
+    changes: tuple[Change, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+
+
+Applier = Callable[[str], Applied]
+
+
+@dataclass(frozen=True)
 class Proposal:
-    """What a command wants on top of a given commit: the plan and the commit message."""
+    """A planned edit on top of a commit, and its commit message."""
 
     plan: Plan
     message: str
 
 
-# A builder re-plans the same wanted state from scratch on top of a commit.
-Builder = Callable[[str], Proposal]
+def planned(session: Session, build: Callable[[str], Proposal]) -> Applier:
+    """An applier for commands that plan file edits (bump, rollback, promote, canary, hold)."""
+
+    def apply(base: str) -> Applied:
+        proposal = build(base)
+        plan = proposal.plan
+        if not plan.changed:
+            return Applied(None, plan.changes, plan.skipped)
+        session.ws.write(plan.files)
+        head = session.ws.commit(proposal.message, session.config.author, plan.files)
+        return Applied(head, plan.changes, plan.skipped)
+
+    return apply
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> float:
@@ -38,41 +66,45 @@ def backoff(attempt: int, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
 
-def deliver(session: Session, command: str, env: Environment, commit: str, build: Builder,
-            delivery: str | None = None) -> WriteResult:
-    """Plan on `commit`, then write it the environment's way (or as `delivery` overrides)."""
-    mode = delivery or env.delivery
-    if mode == "pull-request":
+def deliver(session: Session, command: str, env: Environment, commit: str, apply: Applier,
+            delivery: str | None = None, pr: PullRequestOverrides | None = None) -> WriteResult:
+    """Apply on `commit`, then write it the environment's way (or as `delivery` overrides)."""
+    if (delivery or env.delivery) == "pull-request":
         from gitops_bot.pullrequest import deliver_pull_request
 
-        return deliver_pull_request(session, command, env, commit, build)
-    return _deliver_push(session, command, env, commit, build)
+        return deliver_pull_request(session, command, env, commit, apply,
+                                    (pr or PullRequestOverrides()).over(session.config.pull_request))
+    return _deliver_push(session, command, env, commit, apply)
 
 
-def _result(session: Session, command: str, env: Environment, proposal: Proposal,
-            commit: str | None, pr: PullRequestInfo | None = None, branch: str | None = None) -> WriteResult:
-    plan = proposal.plan
+def apply_on(session: Session, env: Environment, base: str, apply: Applier) -> Applied:
+    session.checkout(env, base)
+    return apply(base)
+
+
+def result_for(session: Session, command: str, env: Environment, base: str, applied: Applied,
+               pushed: bool, pr: PullRequestInfo | None = None, branch: str | None = None) -> WriteResult:
+    diff = ""
+    if applied.head and session.options.dry_run:
+        diff = session.ws.git.run("diff", "--no-color", "--no-ext-diff", base, applied.head).stdout
     return WriteResult(
-        command=command, environment=env.name, branch=branch or env.branch, changes=plan.changes,
-        skipped=plan.skipped, commit=commit, dry_run=session.options.dry_run, pull_request=pr,
-        diff=unified_diff(plan.before, plan.files), changed_files=plan.changed,
+        command=command, environment=env.name, branch=branch or env.branch, changes=applied.changes,
+        skipped=applied.skipped, commit=applied.head if pushed else None,
+        dry_run=session.options.dry_run, pull_request=pr, diff=diff, changed_files=applied.head is not None,
     )
 
 
 def _deliver_push(session: Session, command: str, env: Environment, commit: str,
-                  build: Builder) -> WriteResult:
+                  apply: Applier) -> WriteResult:
     ws = session.ws
     retries = session.options.retries
     for attempt in range(retries + 1):
-        proposal = build(commit)
-        if not proposal.plan.changed or session.options.dry_run:
-            return _result(session, command, env, proposal, None)
-        session.checkout(env, commit)
-        ws.write(proposal.plan.files)
-        sha = ws.commit(proposal.message, session.config.author, proposal.plan.files)
+        applied = apply_on(session, env, commit, apply)
+        if applied.head is None or session.options.dry_run:
+            return result_for(session, command, env, commit, applied, pushed=False)
         if ws.push(env.branch) is PushOutcome.PUSHED:
-            log.info("pushed %s to %s", sha[:12], env.branch)
-            return _result(session, command, env, proposal, sha)
+            log.info("pushed %s to %s", applied.head[:12], env.branch)
+            return result_for(session, command, env, commit, applied, pushed=True)
         if attempt == retries:
             break
         delay = backoff(attempt)

@@ -70,6 +70,13 @@ class ImageRef:
     alt_repository: str | None = None  # kustomize: the `name` an entry rewrites
 
     @property
+    def key(self) -> tuple[str, str, str, Path]:
+        """Identifies the reference across commits: file, object and the path of its scalar."""
+        site = self.string_site or self.tag_site or self.digest_site
+        assert site is not None
+        return (self.file, self.kind, self.name, site.path)
+
+    @property
     def line(self) -> int:
         site = self.string_site or self.tag_site or self.digest_site
         assert site is not None

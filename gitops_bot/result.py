@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,12 +54,3 @@ class WriteResult:
             "pull_request": self.pull_request.to_json() if self.pull_request else None,
             **self.extra,
         }
-
-
-def unified_diff(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> str:
-    out: list[str] = []
-    for path in sorted(after):
-        old = before.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
-        new = after[path].decode("utf-8", "replace").splitlines(keepends=True)
-        out.extend(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
-    return "".join(line if line.endswith("\n") else line + "\n" for line in out)

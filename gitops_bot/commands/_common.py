@@ -9,6 +9,7 @@ import click
 
 from gitops_bot.actions import ActionsWriter
 from gitops_bot.cli import options
+from gitops_bot.config import PullRequestOverrides
 from gitops_bot.credentials import Credentials
 from gitops_bot.render import write_result
 from gitops_bot.result import WriteResult
@@ -20,6 +21,28 @@ delivery_option = click.option(
     "--delivery", type=click.Choice(["push", "pull-request"]),
     help="Override the environment's delivery: push to its branch, or open/update a pull request.",
 )
+
+
+def pr_options(func: F) -> F:
+    """Pull-request flags; they add to (labels, reviewers) or override (draft, auto-merge) the config."""
+    for opt in reversed([
+        click.option("--label", "labels", multiple=True, metavar="LABEL", help="PR label. Repeatable."),
+        click.option("--reviewer", "reviewers", multiple=True, metavar="USER",
+                     help="PR reviewer. Repeatable."),
+        click.option("--team-reviewer", "team_reviewers", multiple=True, metavar="TEAM",
+                     help="PR team reviewer (slug). Repeatable."),
+        click.option("--draft/--no-draft", default=None, help="Open the PR as a draft."),
+        click.option("--auto-merge", type=click.Choice(["merge", "squash", "rebase"]),
+                     help="Enable auto-merge with this method (where the repository allows it)."),
+    ]):
+        func = opt(func)
+    return func
+
+
+def pr_overrides(labels: tuple[str, ...] = (), reviewers: tuple[str, ...] = (),
+                 team_reviewers: tuple[str, ...] = (), draft: bool | None = None,
+                 auto_merge: str | None = None) -> PullRequestOverrides:
+    return PullRequestOverrides(labels, reviewers, team_reviewers, draft, auto_merge)
 
 
 def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> None:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gitops_bot.bump import BumpRequest, bump
-from gitops_bot.commands._common import delivery_option, run_write
+from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli import global_options
 from gitops_bot.session import EnvRequest
 
@@ -20,11 +22,12 @@ from gitops_bot.session import EnvRequest
 @click.option("--force", is_flag=True, help="Update held images too.")
 @click.option("--message", metavar="TEMPLATE",
               help="Commit subject; {env} and {subject} (the default subject) are replaced.")
+@pr_options
 @global_options
 @click.pass_context
 def bump_command(ctx: click.Context, env: str | None, ref: str | None, images: tuple[str, ...],
                  tag: str | None, delivery: str | None, allow_downgrade: bool, allow_missing: bool,
-                 force: bool, message: str | None) -> None:
+                 force: bool, message: str | None, **pr: Any) -> None:
     """Set image tags in one environment, then commit and push (or open a PR).
 
     \b
@@ -38,5 +41,6 @@ def bump_command(ctx: click.Context, env: str | None, ref: str | None, images: t
     request = BumpRequest(
         target=EnvRequest(env, ref), images=images, tag=tag, delivery=delivery,
         allow_downgrade=allow_downgrade, allow_missing=allow_missing, force=force, message=message,
+        pr=pr_overrides(**pr),
     )
     run_write(ctx, lambda session: bump(session, request))

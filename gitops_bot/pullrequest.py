@@ -1,0 +1,114 @@
+"""`pull-request` delivery: the bot's branch `gitops-bot/ENV` and one open PR per environment."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from github import GithubException
+from github.PullRequest import PullRequest
+
+from gitops_bot.config import Environment, PullRequestOptions
+from gitops_bot.deliver import Applier, apply_on, backoff, result_for
+from gitops_bot.errors import GitError
+from gitops_bot.github_api import GitHubRepo, already_exists, call
+from gitops_bot.images import short_name
+from gitops_bot.message import run_context, subject_for
+from gitops_bot.plan import Change, environment_refs
+from gitops_bot.render import markdown_table
+from gitops_bot.result import PullRequestInfo, WriteResult
+from gitops_bot.session import Session
+from gitops_bot.states import diff_refs
+from gitops_bot.workspace import PushOutcome
+
+log = logging.getLogger("gitops_bot.pr")
+
+
+def pr_branch(env: Environment) -> str:
+    return f"gitops-bot/{env.name}"
+
+
+def deliver_pull_request(session: Session, command: str, env: Environment, base: str, apply: Applier,
+                         options: PullRequestOptions) -> WriteResult:
+    """Commit on gitops-bot/ENV (on top of the open PR, else of the base branch) and open/update the PR."""
+    gh = GitHubRepo.connect(session.config.repository, session.credentials.token)
+    head_branch = pr_branch(env)
+    ws = session.ws
+    for attempt in range(session.options.retries + 1):
+        pull = gh.open_pull(head_branch, env.branch)
+        head = ws.remote_head(head_branch)
+        start = head if pull is not None and head is not None else base
+        if start != base:
+            start = ws.fetch(head_branch)
+        applied = apply_on(session, env, start, apply)
+        if applied.head is None:
+            info = _info(pull, "none") if pull is not None else None
+            return result_for(session, command, env, start, applied, False, info,
+                              head_branch if pull else None)
+        if session.options.dry_run:
+            return result_for(session, command, env, start, applied, False, None, head_branch)
+        if ws.push(head_branch, lease=head or "") is PushOutcome.PUSHED:
+            info = _open_or_update(session, gh, env, base, applied.head, pull, options)
+            return result_for(session, command, env, start, applied, True, info, head_branch)
+        if attempt < session.options.retries:
+            time.sleep(backoff(attempt))
+            base = ws.fetch(env.branch)
+    raise GitError(f"push to {head_branch!r} kept losing races; nothing was written (raise --retries)")
+
+
+def _info(pull: PullRequest, operation: str, head_sha: str | None = None) -> PullRequestInfo:
+    return PullRequestInfo(pull.number, pull.html_url, operation, head_sha or pull.head.sha)
+
+
+def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: str, head: str,
+                    pull: PullRequest | None, options: PullRequestOptions) -> PullRequestInfo:
+    changes = diff_refs(environment_refs(session.manifests(env, base)),
+                        environment_refs(session.manifests(env, head)))
+    title = subject_for("deploy", env.name, changes)
+    body = pr_body(env, changes)
+    slug = gh.slug
+    operation = "updated"
+    if pull is None:
+        try:
+            pull = call(lambda: gh.repo.create_pull(base=env.branch, head=pr_branch(env), title=title,
+                                                    body=body, draft=options.draft, maintainer_can_modify=False),
+                        f"open a pull request against {env.branch}", slug)
+            operation = "created"
+        except Exception as err:  # a retried POST may answer "already exists"
+            cause = err.__cause__ or err.__context__
+            if not isinstance(cause, GithubException) or not already_exists(cause):
+                raise
+            pull = gh.open_pull(pr_branch(env), env.branch)
+            if pull is None:
+                raise
+    if operation == "updated":
+        current = pull
+        call(lambda: current.edit(title=title, body=body), f"update pull request #{pull.number}", slug)
+    _decorate(gh, pull, options, operation)
+    return _info(pull, operation, head)
+
+
+def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions, operation: str) -> None:
+    slug = gh.slug
+    if options.labels:
+        call(lambda: pull.add_to_labels(*options.labels), f"label pull request #{pull.number}", slug)
+    if operation == "created" and (options.reviewers or options.team_reviewers):
+        call(lambda: pull.create_review_request(reviewers=list(options.reviewers),
+                                                team_reviewers=list(options.team_reviewers)),
+             f"request reviews on pull request #{pull.number}", slug)
+    if options.auto_merge:
+        method = options.auto_merge.upper()
+        call(lambda: pull.enable_automerge(merge_method=method),
+             f"enable auto-merge on pull request #{pull.number}", slug)
+
+
+def pr_body(env: Environment, changes: list[Change]) -> str:
+    rows = [[short_name(c.image), f"`{c.old or '-'}`", f"`{c.new}`", f"`{c.file}:{c.line}`"]
+            for c in changes]
+    lines = [f"Deploys to **{env.name}** (branch `{env.branch}`, path `{env.path}`) once merged.", ""]
+    lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
+    for key, value in run_context():
+        lines.append(f"- {key.removeprefix('Gitops-Bot-')}: {value}")
+    lines.append("")
+    lines.append("_Opened by gitops-bot. Later deploys to this environment update this pull request._")
+    return "\n".join(lines) + "\n"

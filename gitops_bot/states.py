@@ -1,0 +1,30 @@
+"""Image states of an environment at a commit, and the differences between two of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gitops_bot.manifests import ImageRef
+from gitops_bot.plan import Change
+
+
+def diff_refs(before: Iterable[ImageRef], after: Iterable[ImageRef]) -> list[Change]:
+    """Image references whose version differs between two states, keyed by where they live."""
+    old = {ref.key: ref for ref in before}
+    out = []
+    for ref in after:
+        prev = old.get(ref.key)
+        if prev is None or prev.version != ref.version or prev.repository != ref.repository:
+            out.append(Change(ref.file, ref.line, ref.kind, ref.name, ref.repository,
+                              str(prev.version) if prev else "", str(ref.version)))
+    return out
+
+
+def versions(refs: Iterable[ImageRef]) -> dict[str, str]:
+    """image repository -> its version (several distinct versions are joined with ' | ')."""
+    seen: dict[str, list[str]] = {}
+    for ref in refs:
+        tags = seen.setdefault(ref.repository, [])
+        if str(ref.version) not in tags:
+            tags.append(str(ref.version))
+    return {repo: " | ".join(tags) for repo, tags in sorted(seen.items())}

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+from tests.support.gitrepo import Remote, make_remote
+
+BOT = shutil.which("gitops-bot") or str(Path(sys.executable).with_name("gitops-bot"))
+_STRIP = ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
+          "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_API_URL", "GITHUB_SERVER_URL")
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    """A bare Kai GitOps remote over file:// with `main` and `staging` holding the project's flux/ tree."""
+    return make_remote(tmp_path / "remote")
+
+
+def bot_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _STRIP and not k.startswith("GIT_")}
+    env.update({"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
+    env.update(extra or {})
+    return env
+
+
+RunBot = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_bot(tmp_path: Path) -> RunBot:
+    """Run the installed `gitops-bot` as a user would, with a clean HOME and no ambient tokens."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+
+    def run(*args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([BOT, *args], env=bot_env(home, env), cwd=cwd or tmp_path,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+
+    return run
