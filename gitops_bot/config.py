@@ -163,7 +163,7 @@ def _str_list(value: Any, where: str) -> tuple[str, ...]:
 def _env_path(value: Any, where: str) -> str:
     text = _str(value, where)
     posix = PurePosixPath(text)
-    if posix.is_absolute() or text.startswith("\\") or ".." in posix.parts or ":" in posix.parts[0]:
+    if posix.is_absolute() or text.startswith("\\") or ".." in posix.parts or ":" in "".join(posix.parts[:1]):
         raise ConfigError(f"config key {where!r} leaves the repository: {text!r}")
     return str(posix)
 

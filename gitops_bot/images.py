@@ -100,26 +100,49 @@ class Wanted:
         return cls(name, Version(tag, digest))
 
 
-def strip_registry(repository: str) -> str:
-    """`docker.io/bitnami/redis` -> `bitnami/redis`; `ghcr.io/kai/api` -> `kai/api`."""
+_DOCKER_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+def _split_host(repository: str) -> tuple[str | None, str]:
     first, sep, rest = repository.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
-        repository = rest
-        if first in ("docker.io", "index.docker.io", "registry-1.docker.io") and repository.startswith(
-            "library/"
-        ):
-            repository = repository.removeprefix("library/")
-    return repository
+        return first, rest
+    return None, repository
+
+
+def strip_registry(repository: str) -> str:
+    """`docker.io/bitnami/redis` -> `bitnami/redis`; `ghcr.io/kai/api` -> `kai/api`."""
+    host, path = _split_host(repository)
+    if host in _DOCKER_HOSTS and path.startswith("library/"):
+        path = path.removeprefix("library/")
+    return path
+
+
+def canonical(repository: str) -> str:
+    """The fully qualified repository: Docker Hub is the registry of a name without a host."""
+    host, path = _split_host(repository)
+    if host is None or host in _DOCKER_HOSTS:
+        host = "docker.io"
+        if "/" not in path:
+            path = f"library/{path}"
+    return f"{host}/{path}"
 
 
 def matches(name: str, repository: str, aliases: Mapping[str, str]) -> bool:
-    """Does the image NAME given by a user designate this repository (CONTRACT §3)?"""
+    """Does the image NAME given by a user designate this repository (CONTRACT §3)?
+
+    NAME equals the repository with or without its registry host (a name with a host must name
+    the same registry: `ghcr.io/x/y` is not `docker.io/x/y`), or its last path segment, or NAME
+    is an alias of such a repository.
+    """
     candidates = {name}
     if name in aliases:
         candidates.add(aliases[name])
     bare = strip_registry(repository)
     for cand in candidates:
-        if cand == repository or strip_registry(cand) == bare:
+        if cand == repository or canonical(cand) == canonical(repository):
+            return True
+        if _split_host(cand)[0] is None and strip_registry(cand) == bare:
             return True
     return name == bare.rsplit("/", 1)[-1]
 

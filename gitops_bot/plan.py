@@ -179,3 +179,36 @@ def _check_policy(ref: ImageRef, new: Version, rules: Rules) -> None:
             f"policy semver: {ref.repository} {ref.version.tag} -> {new.tag} is a downgrade "
             f"(use --allow-downgrade)"
         )
+
+
+def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef]) -> Plan:
+    """Set every current reference to the version it has in `target` (another commit's references).
+
+    References are paired by where they live (file, object, path); one that moved is paired by its
+    image repository when that repository had a single version in `target`.
+    """
+    by_file = {m.path: m for m in manifests}
+    by_key = {ref.key: ref for ref in target}
+    by_repo: dict[str, set[Version]] = {}
+    for ref in target:
+        by_repo.setdefault(ref.repository, set()).add(ref.version)
+    edits: dict[str, dict[int, Edit]] = {}
+    changes: list[Change] = []
+    for ref in environment_refs(manifests):
+        old = by_key.get(ref.key)
+        if old is not None and old.repository == ref.repository:
+            version = old.version
+        elif len(by_repo.get(ref.repository, ())) == 1:
+            version = next(iter(by_repo[ref.repository]))
+        else:
+            continue
+        new_version, ref_edits = _ref_edits(ref, version)
+        if new_version == ref.version or not ref_edits:
+            continue
+        for edit in ref_edits:
+            edits.setdefault(ref.file, {})[edit.site.start] = edit
+        changes.append(Change(ref.file, ref.line, ref.kind, ref.name, ref.repository,
+                              str(ref.version), str(new_version)))
+    files = {p: by_file[p].encode(splice(by_file[p], list(e.values()))) for p, e in edits.items()}
+    before = {p: by_file[p].encode(by_file[p].text) for p in files}
+    return Plan(tuple(changes), (), files, before)

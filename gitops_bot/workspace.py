@@ -224,7 +224,8 @@ class Workspace:
         name, _, email = author.partition(" <")
         email = email.rstrip(">")
         paths = list(paths)
-        self.git.run("add", "--sparse", "--", *paths)
+        if paths:  # else: commit what the index already holds
+            self.git.run("add", "--sparse", "--", *paths)
         ident = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
                  "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
         self.git.run("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",

@@ -80,7 +80,15 @@ def splice(manifest: Manifest, edits: Sequence[Edit]) -> str:
             raise ManifestError(f"{manifest.path}:{cur.site.line}: overlapping edits")
     for edit in ordered:
         _check_spliceable(manifest, edit.site)
-        text = text[: edit.site.start] + render(edit.value, edit.site.style) + text[edit.site.end :]
+        start, end, new = edit.site.start, edit.site.end, render(edit.value, edit.site.style)
+        if start == end:  # an empty value (`tag:`): its mark sits right after the `:`
+            if text[start : start + 1] in (" ", "\t"):
+                start = end = start + 1
+            elif text[start - 1 : start] not in (" ", "\t", ""):
+                new = " " + new
+            if text[end : end + 1] == "#":
+                new += " "
+        text = text[:start] + new + text[end:]
     verify(manifest, text, edits)
     return text
 

@@ -27,8 +27,18 @@ def compose_all(text: str, filename: str) -> list[yaml.Node]:
         line = mark.line + 1 if mark else 1
         problem = err.problem or err.context or "invalid YAML"
         raise ManifestError(f"{filename}:{line}: invalid YAML: {problem}") from None
+    except yaml.reader.ReaderError as err:  # a character YAML forbids (control characters)
+        line = _offset_line(text, err.position)
+        raise ManifestError(f"{filename}:{line}: invalid YAML: {err.reason}") from None
     except yaml.YAMLError as err:
         raise ManifestError(f"{filename}:1: invalid YAML: {err}") from None
+
+
+def _offset_line(text: str, position: int) -> int:
+    """The line of a reader error; libyaml counts its position in UTF-8 bytes, PyYAML in characters."""
+    if _Loader is yaml.SafeLoader:
+        return text.count("\n", 0, position) + 1
+    return text.encode("utf-8").count(b"\n", 0, position) + 1
 
 
 def get(node: yaml.Node | None, key: str) -> yaml.Node | None:

@@ -6,5 +6,11 @@ import click
 
 from gitops_bot.commands.bump import bump_command
 from gitops_bot.commands.environment import environment_command
+from gitops_bot.commands.history import history_command
+from gitops_bot.commands.hold import hold_command, unhold_command
+from gitops_bot.commands.rollback import revert_command, rollback_command
 
-COMMANDS: list[click.Command] = [bump_command, environment_command]
+COMMANDS: list[click.Command] = [
+    bump_command, environment_command, revert_command, rollback_command, history_command,
+    hold_command, unhold_command,
+]

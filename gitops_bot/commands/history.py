@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import click
+
+from gitops_bot.cli import global_options, options
+from gitops_bot.credentials import Credentials
+from gitops_bot.history import History
+from gitops_bot.images import short_name
+from gitops_bot.render import emit_json, table
+from gitops_bot.session import EnvRequest, Session
+
+
+@click.command("history")
+@click.option("--env", "env", required=True, metavar="ENV")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N")
+@global_options
+@click.pass_context
+def history_command(ctx: click.Context, env: str, limit: int) -> None:
+    """The deploys of an environment, newest first, with the image changes of each."""
+    opts = options(ctx)
+    with Session(opts, Credentials.from_env()) as session:
+        environment, head = session.environment(EnvRequest(env))
+        deploys = History(session, environment, head).deploys(limit)
+    if opts.output == "json":
+        emit_json({"environment": environment.name, "deploys": [d.to_json() for d in deploys]})
+        return
+    rows = []
+    for d in deploys:
+        for i, m in enumerate(d.changes):
+            first = i == 0
+            rows.append([d.commit.sha[:12] if first else "", d.commit.date[:19] if first else "",
+                         d.commit.author.split(" <")[0] if first else "", short_name(m.image),
+                         f"{m.old or '-'} -> {m.new}", d.commit.subject[:60] if first else ""])
+    if not rows:
+        click.echo(f"{environment.name}: no deploys found on {environment.branch}")
+        return
+    click.echo(table(["commit", "date", "author", "image", "change", "subject"], rows))

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import click
+
+from gitops_bot.cli import global_options
+from gitops_bot.commands._common import delivery_option, run_write
+from gitops_bot.holdcmd import HoldRequest, hold
+
+
+@click.command("hold")
+@click.option("--env", "env", required=True, metavar="ENV")
+@click.option("--image", "images", multiple=True, required=True, metavar="NAME", help="Repeatable.")
+@click.option("--reason", required=True, metavar="TEXT", help="Why; shown when bump skips the image.")
+@delivery_option
+@global_options
+@click.pass_context
+def hold_command(ctx: click.Context, env: str, images: tuple[str, ...], reason: str,
+                 delivery: str | None) -> None:
+    """Pin images so that bump and promote leave them alone (until unhold or --force)."""
+    run_write(ctx, lambda session: hold(session, HoldRequest(env, images, reason, delivery)))
+
+
+@click.command("unhold")
+@click.option("--env", "env", required=True, metavar="ENV")
+@click.option("--image", "images", multiple=True, required=True, metavar="NAME", help="Repeatable.")
+@delivery_option
+@global_options
+@click.pass_context
+def unhold_command(ctx: click.Context, env: str, images: tuple[str, ...], delivery: str | None) -> None:
+    """Release held images, so that automated bumps move them again."""
+    run_write(ctx, lambda session: hold(session, HoldRequest(env, images, None, delivery)))

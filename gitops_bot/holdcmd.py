@@ -1,0 +1,59 @@
+"""`hold` and `unhold`: pin images so that automated bumps and promotions leave them alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gitops_bot.deliver import Proposal, deliver, planned
+from gitops_bot.errors import UsageError
+from gitops_bot.holds import HOLDS_FILE, Hold, parse_holds, render_holds
+from gitops_bot.images import matches
+from gitops_bot.message import compose
+from gitops_bot.plan import Plan, environment_refs
+from gitops_bot.result import WriteResult
+from gitops_bot.rollback import actor
+from gitops_bot.session import EnvRequest, Session
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    env: str
+    images: tuple[str, ...]
+    reason: str | None = None  # None: release (unhold)
+    delivery: str | None = None
+
+
+def hold(session: Session, request: HoldRequest) -> WriteResult:
+    if not request.images:
+        raise UsageError("give at least one --image")
+    if request.reason is not None and not request.reason.strip():
+        raise UsageError("--reason must not be empty")
+    env, head = session.environment(EnvRequest(request.env))
+    verb = "hold" if request.reason is not None else "unhold"
+
+    def build(base: str) -> Proposal:
+        refs = environment_refs(session.manifests(env, base))
+        old = session.ws.read_file(base, HOLDS_FILE)
+        current = parse_holds(old)
+        repos: list[str] = []
+        for name in request.images:
+            hits = sorted({r.repository for r in refs if matches(name, r.repository, session.config.images)})
+            held = [repo for repo in current if matches(name, repo, session.config.images)]
+            if request.reason is not None and not hits:
+                raise UsageError(f"image {name!r} matches no image reference in {env.name}")
+            repos += hits if request.reason is not None else held
+        if request.reason is not None:
+            when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            add = {r: Hold(request.reason, actor(), when) for r in repos if r not in current}
+            new = render_holds(old, add, set()) if add else None
+        else:
+            gone = {r for r in repos if r in current}
+            new = render_holds(old, {}, gone) if gone else None
+        files = {HOLDS_FILE: new} if new is not None else {}
+        subject = f"{verb}({env.name}): {', '.join(sorted(set(repos))) or 'nothing'}"
+        body = [f"Reason: {request.reason}", ""] if request.reason else []
+        plan = Plan(files=files, before={HOLDS_FILE: old or b""} if files else {})
+        return Proposal(plan, compose(subject, env.name, (), (), body))
+
+    return deliver(session, verb, env, head, planned(session, build), request.delivery)

@@ -1,0 +1,118 @@
+"""`rollback` and `revert`: undo deploys as new forward commits (CONTRACT §5, §6)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from gitops_bot.config import PullRequestOverrides
+from gitops_bot.deliver import Applied, Proposal, deliver, planned
+from gitops_bot.errors import RevertConflict, UsageError
+from gitops_bot.history import History
+from gitops_bot.holds import HOLDS_FILE, Hold, render_holds
+from gitops_bot.message import REVERTS_TRAILER, ROLLBACK_TRAILER, compose, subject_for
+from gitops_bot.plan import environment_refs, make_restore_plan
+from gitops_bot.result import WriteResult
+from gitops_bot.session import EnvRequest, Session
+from gitops_bot.states import diff_refs
+
+
+def actor() -> str:
+    """Who is acting, for holds: the GitHub actor in Actions, else the local user."""
+    return os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    env: str
+    steps: int | None = None
+    to: str | None = None
+    hold: bool = True
+    delivery: str | None = None
+    pr: PullRequestOverrides | None = None
+
+
+def rollback(session: Session, request: RollbackRequest) -> WriteResult:
+    if (request.steps is None) == (request.to is None):
+        raise UsageError("give exactly one of --steps N or --to SHA")
+    if request.steps is not None and request.steps < 1:
+        raise UsageError("--steps must be 1 or more")
+    env, head = session.environment(EnvRequest(request.env))
+    history = History(session, env, head)
+    if request.to is not None:
+        target = history.resolve([request.to])[0]
+    else:
+        assert request.steps is not None
+        deploys = history.deploys(request.steps)
+        if len(deploys) < request.steps:
+            raise UsageError(f"{env.name} has only {len(deploys)} deploys; cannot go back {request.steps}")
+        oldest = deploys[-1].commit
+        if not oldest.parents:
+            raise UsageError(f"cannot go back {request.steps} deploys: {oldest.sha[:12]} has no parent")
+        target = oldest.parents[0]
+    target_refs = history.refs_at(target)
+
+    def build(base: str) -> Proposal:
+        plan = make_restore_plan(session.manifests(env, base), target_refs)
+        if plan.changed and request.hold:
+            old = session.ws.read_file(base, HOLDS_FILE)
+            when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            holds = {c.image: Hold(f"rolled back to {target[:12]}", actor(), when) for c in plan.changes}
+            plan = replace(plan, files={**plan.files, HOLDS_FILE: render_holds(old, holds, set())},
+                           before={**plan.before, HOLDS_FILE: old or b""})
+        subject = subject_for("rollback", env.name, plan.changes)
+        extra = [(ROLLBACK_TRAILER, target)]
+        return Proposal(plan, compose(subject, env.name, plan.changes, extra,
+                                      [f"Restores the image references of {target}.", ""]))
+
+    return deliver(session, "rollback", env, head, planned(session, build), request.delivery, request.pr)
+
+
+@dataclass(frozen=True)
+class RevertRequest:
+    env: str
+    commits: tuple[str, ...]
+    delivery: str | None = None
+    pr: PullRequestOverrides | None = None
+
+
+def revert(session: Session, request: RevertRequest) -> WriteResult:
+    if not request.commits:
+        raise UsageError("give at least one commit to revert")
+    env, head = session.environment(EnvRequest(request.env))
+    history = History(session, env, head)
+    shas = history.resolve(request.commits)
+    git = session.ws.git
+
+    def apply(base: str) -> Applied:
+        all_changes = []
+        made = None
+        for sha in shas:
+            parents = git.out("rev-list", "--parents", "-n", "1", sha).split()[1:]
+            before = environment_refs(session.manifests(env, "HEAD"))
+            args = ["revert", "--no-commit", "--no-edit"] + (["-m", "1"] if len(parents) > 1 else [])
+            res = git.run(*args, sha, check=False)
+            if res.returncode != 0:
+                conflicted = git.out("diff", "--name-only", "--diff-filter=U").split()
+                git.run("revert", "--abort", check=False)
+                git.run("reset", "--hard", "--quiet", base)
+                where = ", ".join(conflicted) or git.failure(res)
+                raise RevertConflict(f"reverting {sha[:12]} conflicts with later changes in {where}; "
+                                     f"nothing was pushed")
+            if git.run("diff", "--cached", "--quiet", check=False).returncode == 0:
+                git.run("revert", "--quit", check=False)
+                continue  # already reverted: nothing to commit
+            git.run("revert", "--quit", check=False)
+            tree = git.out("write-tree")  # the index holds the revert: read its refs from a temp commit
+            temp = git.out("commit-tree", tree, "-p", "HEAD", "-m", "tmp")
+            changes = diff_refs(before, environment_refs(session.manifests(env, temp)))
+            original = git.out("log", "-1", "--format=%s", sha)
+            message = compose(f"revert({env.name}): {original}", env.name, changes,
+                              [(REVERTS_TRAILER, sha)], [f"This reverts commit {sha}.", ""])
+            made = session.ws.commit(message, session.config.author, ())
+            all_changes.extend(changes)
+        return Applied(made, tuple(all_changes))
+
+    return deliver(session, "revert", env, head, apply, request.delivery, request.pr)
