@@ -13,8 +13,8 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 
 from gitops_bot.credentials import Credentials
-from gitops_bot.errors import GitError, PushRejected
-from gitops_bot.git import Git
+from gitops_bot.errors import GitError, PushRejected, UsageError
+from gitops_bot.git import Git, GitResult
 
 log = logging.getLogger("gitops_bot.workspace")
 
@@ -62,23 +62,38 @@ class Workspace:
     def open(
         cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool
     ) -> Workspace:
-        """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet."""
+        """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet.
+
+        A reused clone is only fetched into and hard-reset later, never cloned afresh. A `workdir`
+        that exists, is not empty and holds no clone is refused rather than cleaned.
+        """
         if workdir is not None and (workdir / ".git").is_dir():
             ws = cls(workdir, url, credentials, progress, owned=False)
+            log.info("reusing the clone in %s", workdir)
             ws.git.run("remote", "set-url", "origin", url)
             return ws
         if workdir is not None:
+            if workdir.exists() and any(workdir.iterdir()):
+                raise UsageError(f"--workdir {workdir}: not empty and not a clone made by gitops-bot; "
+                                 f"give an empty or a new directory")
             workdir.mkdir(parents=True, exist_ok=True)
             root, owned = workdir, False
         else:
             root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
         ws = cls(root, url, credentials, progress, owned)
-        ws.git.run("init", "--quiet", str(root))
-        ws.git.run("remote", "add", "origin", url)
-        for key, value in (("remote.origin.promisor", "true"),
-                           ("remote.origin.partialclonefilter", "blob:none"),
-                           ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true")):
-            ws.git.run("config", key, value)
+        try:
+            ws.git.run("init", "--quiet", str(root))
+            ws.git.run("remote", "add", "origin", url)
+            for key, value in (("remote.origin.promisor", "true"),
+                               ("remote.origin.partialclonefilter", "blob:none"),
+                               ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true")):
+                ws.git.run("config", key, value)
+        except BaseException:
+            if owned:
+                ws.close()
+            else:  # leave the new workdir as it was given: empty
+                shutil.rmtree(root / ".git", ignore_errors=True)
+            raise
         return ws
 
     def close(self) -> None:
@@ -92,15 +107,21 @@ class Workspace:
         self.close()
 
     # -- fetching --------------------------------------------------------------------------------
+    def _fetch(self, refspec: str, depth: int | None) -> GitResult:
+        """Fetch `refspec` shallow and blob-less. A server without filter support sends the blobs
+        (git warns and goes on); one without shallow support (dumb HTTP) is fetched in full."""
+        args = ["fetch", "--progress" if self.git.progress else "--quiet", "--no-tags", "--filter=blob:none"]
+        result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "origin", refspec,
+                              network=True, check=False)
+        if result.returncode != 0 and depth and "does not support shallow" in result.stderr:
+            log.info("the server does not support shallow fetches; fetching the whole history")
+            result = self.git.run(*args, "origin", refspec, network=True, check=False)
+        return result
+
     def fetch(self, branch: str, depth: int | None = 1) -> str:
         """Fetch the tip of `branch` into refs/remotes/origin/BRANCH; return its commit."""
         ref = f"refs/remotes/origin/{branch}"
-        args = ["fetch", "--quiet", "--no-tags", "--filter=blob:none"]
-        if self.git.progress:
-            args[1] = "--progress"
-        if depth:
-            args.append(f"--depth={depth}")
-        result = self.git.run(*args, "origin", f"+refs/heads/{branch}:{ref}", network=True, check=False)
+        result = self._fetch(f"+refs/heads/{branch}:{ref}", depth)
         if result.returncode != 0:
             if "couldn't find remote ref" in result.stderr:
                 raise GitError(f"branch {branch!r} does not exist in {self.git.credentials.redact(self.url)}")
@@ -109,8 +130,9 @@ class Workspace:
 
     def fetch_default(self) -> str:
         """Fetch the tip of the remote's default branch (HEAD); return its commit."""
-        self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", "--depth=1", "origin",
-                     "+HEAD:refs/remotes/origin/HEAD", network=True)
+        result = self._fetch("+HEAD:refs/remotes/origin/HEAD", 1)
+        if result.returncode != 0:
+            raise GitError(self.git.failure(result))
         return self.git.out("rev-parse", "refs/remotes/origin/HEAD")
 
     def remote_head(self, branch: str) -> str | None:
@@ -193,16 +215,9 @@ class Workspace:
         return [line.split()[0] for line in out.splitlines() if line.endswith(" missing")]
 
     def _cat(self, shas: list[str]) -> dict[str, bytes]:
-        import subprocess
-
-        proc = subprocess.run(
-            ["git", "cat-file", "--batch"], cwd=self.root, env=self.git.env(),
-            input=("\n".join(shas) + "\n").encode(), capture_output=True, check=False, timeout=300,
-        )
-        if proc.returncode != 0:
-            raise GitError(f"git cat-file failed: {self.git.credentials.redact(proc.stderr.decode())}")
+        data = self.git.run_bytes("cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
         blobs: dict[str, bytes] = {}
-        data, pos = proc.stdout, 0
+        pos = 0
         while pos < len(data):
             header_end = data.index(b"\n", pos)
             sha, _type, size = data[pos:header_end].decode().split()

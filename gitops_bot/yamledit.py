@@ -34,8 +34,11 @@ _NON_STRING = re.compile(
 
 @dataclass(frozen=True)
 class Edit:
+    """Set one scalar. `tag` other than str (bool, int) writes a plain YAML literal of that type."""
+
     site: Site
     value: str
+    tag: str = STR_TAG
 
 
 def needs_quotes(value: str) -> bool:
@@ -80,7 +83,8 @@ def splice(manifest: Manifest, edits: Sequence[Edit]) -> str:
             raise ManifestError(f"{manifest.path}:{cur.site.line}: overlapping edits")
     for edit in ordered:
         _check_spliceable(manifest, edit.site)
-        start, end, new = edit.site.start, edit.site.end, render(edit.value, edit.site.style)
+        new = render(edit.value, edit.site.style) if edit.tag == STR_TAG else edit.value
+        start, end = edit.site.start, edit.site.end
         if start == end:  # an empty value (`tag:`): its mark sits right after the `:`
             if text[start : start + 1] in (" ", "\t"):
                 start = end = start + 1
@@ -110,7 +114,7 @@ def verify(manifest: Manifest, new_text: str, edits: Sequence[Edit]) -> None:
     before, after = _scalars(manifest.docs), _scalars(after_docs)
     expected = dict(before)
     for edit in edits:
-        expected[(edit.site.doc, edit.site.path)] = (STR_TAG, edit.value)
+        expected[(edit.site.doc, edit.site.path)] = (edit.tag, edit.value)
     if after != expected:
         bad = sorted(
             {k for k in expected.keys() | after.keys() if expected.get(k) != after.get(k)}, key=str

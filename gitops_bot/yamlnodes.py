@@ -24,8 +24,10 @@ def compose_all(text: str, filename: str) -> list[yaml.Node]:
         return [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else 1
         problem = err.problem or err.context or "invalid YAML"
+        if err.context_mark and mark and mark.index >= len(text):  # unterminated: where it began
+            mark, problem = err.context_mark, f"{problem} {err.context}"
+        line = mark.line + 1 if mark else 1
         raise ManifestError(f"{filename}:{line}: invalid YAML: {problem}") from None
     except yaml.reader.ReaderError as err:  # a character YAML forbids (control characters)
         line = _offset_line(text, err.position)

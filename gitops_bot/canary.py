@@ -1,0 +1,146 @@
+"""Canary releases through the HelmRelease `canary:` values (CONTRACT §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import yaml
+
+from gitops_bot.config import PullRequestOverrides
+from gitops_bot.deliver import Proposal, deliver, planned
+from gitops_bot.errors import ManifestError, UsageError
+from gitops_bot.images import Wanted, matches
+from gitops_bot.manifests import ImageRef, Manifest, Site, find_refs
+from gitops_bot.message import compose, subject_for
+from gitops_bot.plan import Change, Plan
+from gitops_bot.result import WriteResult
+from gitops_bot.session import EnvRequest, Session
+from gitops_bot.yamledit import Edit, splice
+from gitops_bot.yamlnodes import dig
+
+BOOL = "tag:yaml.org,2002:bool"
+INT = "tag:yaml.org,2002:int"
+
+
+@dataclass(frozen=True)
+class CanaryRequest:
+    env: str
+    action: str  # start | promote | abort
+    images: tuple[str, ...] = ()
+    weight: int | None = None
+    delivery: str | None = None
+    pr: PullRequestOverrides | None = None
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A HelmRelease's stable image reference and the scalars of its canary block."""
+
+    ref: ImageRef
+    enabled: Site
+    weight: Site | None
+    tag: Site
+
+
+def _site(doc: yaml.Node, index: int, path: tuple[str, ...], where: str) -> Site:
+    node = dig(doc, *path)
+    if not isinstance(node, yaml.ScalarNode):
+        raise ManifestError(f"{where}: HelmRelease has no {'.'.join(path)} value")
+    return Site.from_node(node, path, index)
+
+
+def canary_blocks(manifest: Manifest) -> list[_Block]:
+    out = []
+    for ref in find_refs(manifest):
+        site = ref.tag_site
+        if ref.kind != "HelmRelease" or ref.form != "values" or site is None:
+            continue
+        values = site.path[: site.path.index("values") + 1]
+        doc = manifest.docs[site.doc]
+        if dig(doc, *values, "canary") is None:
+            continue
+        where = f"{manifest.path}:{ref.line}"
+        base = (*values, "canary")
+        weight = dig(doc, *base, "weight")
+        out.append(_Block(
+            ref=ref,
+            enabled=_site(doc, site.doc, (*base, "enabled"), where),  # type: ignore[arg-type]
+            weight=Site.from_node(weight, (*base, "weight"), site.doc)
+            if isinstance(weight, yaml.ScalarNode) else None,
+            tag=_site(doc, site.doc, (*base, "image", "tag"), where),  # type: ignore[arg-type]
+        ))
+    return out
+
+
+def plan_canary(manifests: Sequence[Manifest], request: CanaryRequest, wanted: list[Wanted],
+                aliases: dict[str, str]) -> Plan:
+    """start: enable the canary of each wanted image at its tag; promote/abort: every enabled canary
+    (or only those of `request.images`)."""
+    names = [w.name for w in wanted] if wanted else list(request.images)
+    edits: dict[str, list[Edit]] = {}
+    changes: list[Change] = []
+    found: set[str] = set()
+    by_file = {m.path: m for m in manifests}
+    for manifest in manifests:
+        for block in canary_blocks(manifest):
+            ref = block.ref
+            file_edits = edits.setdefault(manifest.path, [])
+
+            def change(old: str, new: str, ref: ImageRef = ref) -> None:
+                changes.append(Change(ref.file, ref.line, ref.kind, ref.name, ref.repository, old, new))
+
+            if request.action == "start":
+                want = next((w for w in wanted if matches(w.name, ref.repository, aliases)), None)
+                if want is None or want.version.tag is None:
+                    continue
+                found.add(want.name)
+                file_edits.append(Edit(block.enabled, "true", BOOL))
+                file_edits.append(Edit(block.tag, want.version.tag))
+                if request.weight is not None:
+                    if block.weight is None:
+                        raise ManifestError(f"{ref.file}:{ref.line}: canary block has no weight")
+                    file_edits.append(Edit(block.weight, str(request.weight), INT))
+                change(block.tag.value, want.version.tag)
+                continue
+            if names and not any(matches(n, ref.repository, aliases) for n in names):
+                continue
+            if block.enabled.value not in ("true", "True", "TRUE"):
+                continue
+            file_edits.append(Edit(block.enabled, "false", BOOL))
+            if request.action == "promote":
+                if not block.tag.value:
+                    raise ManifestError(f"{ref.file}:{ref.line}: canary is enabled but has no image tag")
+                assert ref.tag_site is not None
+                file_edits.append(Edit(ref.tag_site, block.tag.value))
+                file_edits.append(Edit(block.tag, ""))
+                change(str(ref.version), block.tag.value)
+            else:
+                change(block.tag.value, str(ref.version))
+    missing = [n for n in names if n not in found]
+    if request.action == "start" and missing:
+        raise UsageError(f"image {missing[0]!r} has no HelmRelease with a canary block in {request.env}")
+    files = {}
+    for path, file_edits in edits.items():
+        if file_edits:
+            m = by_file[path]
+            files[path] = m.encode(splice(m, file_edits))
+    before = {p: by_file[p].encode(by_file[p].text) for p in files}
+    changed = {p: b for p, b in files.items() if b != before[p]}
+    return Plan(tuple(changes) if changed else (), (), changed, {p: before[p] for p in changed})
+
+
+def canary(session: Session, request: CanaryRequest) -> WriteResult:
+    if request.action == "start" and not request.images:
+        raise UsageError("canary start needs --image NAME=TAG")
+    wanted = [Wanted.parse(spec, None) for spec in request.images] if request.action == "start" else []
+    env, head = session.environment(EnvRequest(request.env))
+
+    def build(base: str) -> Proposal:
+        plan = plan_canary(session.manifests(env, base), request, wanted, dict(session.config.images))
+        subject = subject_for(f"canary-{request.action}", env.name, plan.changes)
+        body = [f"Canary weight: {request.weight}%", ""] if request.weight is not None else []
+        return Proposal(plan, compose(subject, env.name, plan.changes, (), body))
+
+    return deliver(session, f"canary {request.action}", env, head, planned(session, build),
+                   request.delivery, request.pr)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gitops_bot.canary import CanaryRequest, canary
+from gitops_bot.cli import global_options
+from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+
+
+@click.group("canary")
+def canary_group() -> None:
+    """Canary releases through the HelmRelease canary: values (start, promote, abort)."""
+
+
+def _run(ctx: click.Context, request: CanaryRequest) -> None:
+    run_write(ctx, lambda session: canary(session, request))
+
+
+@canary_group.command("start")
+@click.option("--env", "env", required=True, metavar="ENV")
+@click.option("--image", "images", multiple=True, required=True, metavar="NAME=TAG",
+              help="Image whose canary runs TAG. Repeatable.")
+@click.option("--weight", type=click.IntRange(1, 100), metavar="N", help="Percent of traffic (1-100).")
+@delivery_option
+@pr_options
+@global_options
+@click.pass_context
+def canary_start(ctx: click.Context, env: str, images: tuple[str, ...], weight: int | None,
+                 delivery: str | None, **pr: Any) -> None:
+    """Enable the canary: canary.enabled true, canary.weight N, canary.image.tag TAG."""
+    _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr)))
+
+
+@canary_group.command("promote")
+@click.option("--env", "env", required=True, metavar="ENV")
+@click.option("--image", "images", multiple=True, metavar="NAME", help="Only these images. Repeatable.")
+@delivery_option
+@pr_options
+@global_options
+@click.pass_context
+def canary_promote(ctx: click.Context, env: str, images: tuple[str, ...], delivery: str | None,
+                   **pr: Any) -> None:
+    """Move each enabled canary's tag into the stable image.tag and disable the canary."""
+    _run(ctx, CanaryRequest(env, "promote", images, None, delivery, pr_overrides(**pr)))
+
+
+@canary_group.command("abort")
+@click.option("--env", "env", required=True, metavar="ENV")
+@click.option("--image", "images", multiple=True, metavar="NAME", help="Only these images. Repeatable.")
+@delivery_option
+@pr_options
+@global_options
+@click.pass_context
+def canary_abort(ctx: click.Context, env: str, images: tuple[str, ...], delivery: str | None,
+                 **pr: Any) -> None:
+    """Disable the canary (canary.enabled false); the stable tag stays."""
+    _run(ctx, CanaryRequest(env, "abort", images, None, delivery, pr_overrides(**pr)))

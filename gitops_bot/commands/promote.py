@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gitops_bot.cli import global_options, options
+from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.credentials import Credentials
+from gitops_bot.images import short_name
+from gitops_bot.promote import PromoteRequest, promote, status
+from gitops_bot.render import emit_json, table
+from gitops_bot.session import Session
+
+
+@click.command("promote")
+@click.option("--from", "source", required=True, metavar="ENV", help="Environment to copy tags from.")
+@click.option("--to", "target", required=True, metavar="ENV", help="Environment to update.")
+@click.option("--image", "images", multiple=True, metavar="NAME",
+              help="Only these images (default: every image present in both). Repeatable.")
+@click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
+@click.option("--force", is_flag=True, help="Update held images too.")
+@delivery_option
+@pr_options
+@global_options
+@click.pass_context
+def promote_command(ctx: click.Context, source: str, target: str, images: tuple[str, ...],
+                    allow_downgrade: bool, force: bool, delivery: str | None, **pr: Any) -> None:
+    """Copy image tags from one environment to another.
+
+    \b
+    Example:
+      gitops-bot promote --from staging --to production
+    """
+    request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr))
+    run_write(ctx, lambda session: promote(session, request))
+
+
+@click.command("status")
+@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only these environments. Repeatable.")
+@global_options
+@click.pass_context
+def status_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
+    """Image x environment table of current tags; images whose tags differ are marked as drift."""
+    opts = options(ctx)
+    with Session(opts, Credentials.from_env()) as session:
+        board = status(session, envs)
+    if opts.output == "json":
+        emit_json(board.to_json())
+        return
+    names = list(board.environments)
+    images = sorted({repo for tags in board.environments.values() for repo in tags})
+    drift = set(board.drift)
+    rows = [[short_name(repo), *(board.environments[n].get(repo, "-") for n in names),
+             "drift" if repo in drift else "", repo] for repo in images]
+    click.echo(table(["image", *names, "", "repository"], rows))

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import click
+
+from gitops_bot.cli import global_options, options
+from gitops_bot.credentials import Credentials
+from gitops_bot.errors import ManifestError
+from gitops_bot.render import emit_json
+from gitops_bot.session import EnvRequest, Session
+from gitops_bot.validate import check_files
+
+
+@click.command("validate")
+@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only these environments (default: all).")
+@global_options
+@click.pass_context
+def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
+    """Check every manifest of the environment; exit 2 with file:line for each problem."""
+    opts = options(ctx)
+    report = {}
+    problems_total = 0
+    with Session(opts, Credentials.from_env()) as session:
+        first, head = session.environment(EnvRequest(envs[0] if envs else
+                                                     next(iter(session.config.environments))))
+        for name in envs or tuple(session.config.environments):
+            env, commit = (first, head) if name == first.name else session.other_environment(name)
+            problems, docs = check_files(session.ws.read_files(commit, env.path), env.path)
+            problems_total += len(problems)
+            report[name] = {"documents": docs, "problems": [p.to_json() for p in problems]}
+            if opts.output != "json":
+                for p in problems:
+                    click.echo(str(p), err=True)
+                click.echo(f"{name}: {docs} documents, {len(problems)} problem(s)")
+    if opts.output == "json":
+        emit_json({"valid": problems_total == 0, "environments": report})
+    if problems_total:
+        raise ManifestError(f"{problems_total} problem(s) found")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import click
+
+from gitops_bot.actions import ActionsWriter
+from gitops_bot.canary import CanaryRequest, canary
+from gitops_bot.cli import global_options, options
+from gitops_bot.credentials import Credentials
+from gitops_bot.errors import HealthDegraded
+from gitops_bot.render import emit_json
+from gitops_bot.rollback import RollbackRequest, rollback
+from gitops_bot.session import Session
+from gitops_bot.watch import WatchRequest, summarize, watch
+
+
+@click.command("watch")
+@click.option("--env", "env", required=True, metavar="ENV")
+@click.option("--check", "checks", multiple=True, required=True, metavar="URL",
+              help="Health URL; 2xx/3xx is healthy. Repeatable.")
+@click.option("--checks", "rounds", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Rounds of checks.")
+@click.option("--interval", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Seconds between rounds (decimals allowed).")
+@click.option("--threshold", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Failures that mark the rollout degraded.")
+@click.option("--on-failure", type=click.Choice(["abort", "rollback", "none"]), default="none",
+              show_default=True, help="abort: canary abort; rollback: rollback --steps 1.")
+@click.option("--on-success", type=click.Choice(["promote", "none"]), default="none", show_default=True,
+              help="promote: canary promote.")
+@global_options
+@click.pass_context
+def watch_command(ctx: click.Context, env: str, checks: tuple[str, ...], rounds: int, interval: float,
+                  threshold: int, on_failure: str, on_success: str) -> None:
+    """Health-gate a rollout: exit 3 when degraded, after the --on-failure action.
+
+    \b
+    Example (the pipeline's canary gate):
+      gitops-bot watch --env production --check https://api.kai.example.com/health \\
+        --checks 30 --interval 10 --threshold 5 --on-failure abort --on-success promote
+    """
+    opts = options(ctx)
+    credentials = Credentials.from_env()
+    health = watch(WatchRequest(env, checks, rounds, interval, threshold))
+    action = on_failure if health.status == "degraded" else on_success
+    if action != "none":
+        with Session(opts, credentials) as session:
+            if action == "rollback":
+                result = rollback(session, RollbackRequest(env, steps=1))
+            else:
+                result = canary(session, CanaryRequest(env, "abort" if action == "abort" else "promote"))
+        health = replace(health, action=action if result.changed else f"{action} (nothing to change)")
+    actions = ActionsWriter(redact=credentials.redact)
+    actions.set_outputs({"environment": env, "health-status": health.status})
+    actions.summary(f"### gitops-bot watch: {env}\n\n{summarize(health, checks)}\n")
+    if opts.output == "json":
+        emit_json(health.to_json())
+    else:
+        for failure in health.failed:
+            click.echo(f"failed: {failure}", err=True)
+        click.echo(summarize(health, checks))
+    if health.status == "degraded":
+        raise HealthDegraded(f"health degraded: {health.failures} failed checks (threshold {threshold})")

@@ -1,0 +1,98 @@
+"""`promote` (copy tags between environments) and `status` (image x environment board)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from gitops_bot.config import PullRequestOverrides
+from gitops_bot.deliver import Proposal, deliver, planned
+from gitops_bot.errors import UsageError
+from gitops_bot.holds import read_holds
+from gitops_bot.images import Version, Wanted, matches
+from gitops_bot.message import PROMOTED_TRAILER, compose, subject_for
+from gitops_bot.plan import Rules, Skip, environment_refs, make_plan
+from gitops_bot.result import WriteResult
+from gitops_bot.session import EnvRequest, Session
+from gitops_bot.states import versions
+
+
+@dataclass(frozen=True)
+class PromoteRequest:
+    source: str
+    target: str
+    images: tuple[str, ...] = ()
+    delivery: str | None = None
+    allow_downgrade: bool = False
+    force: bool = False
+    pr: PullRequestOverrides | None = None
+
+
+def promote(session: Session, request: PromoteRequest) -> WriteResult:
+    if request.source == request.target:
+        raise UsageError("--from and --to name the same environment")
+    env, head = session.environment(EnvRequest(request.target))
+    source, source_head = session.other_environment(request.source)
+    source_refs = environment_refs(session.manifests(source, source_head))
+    target_repos = {r.repository for r in environment_refs(session.manifests(env, head))}
+    by_repo: dict[str, set[Version]] = {}
+    for ref in source_refs:
+        by_repo.setdefault(ref.repository, set()).add(ref.version)
+    aliases = dict(session.config.images)
+    selected = [repo for repo in by_repo if repo in target_repos]
+    for name in request.images:
+        if not any(matches(name, repo, aliases) for repo in by_repo):
+            raise UsageError(f"image {name!r} matches no image reference in {source.name}")
+    if request.images:
+        selected = [r for r in selected if any(matches(n, r, aliases) for n in request.images)]
+    ambiguous = [Skip(r, f"several versions in {source.name}: "
+                      f"{', '.join(sorted(str(v) for v in by_repo[r]))}")
+                 for r in selected if len(by_repo[r]) > 1]
+    wanted = [Wanted(repo, next(iter(by_repo[repo]))) for repo in selected if len(by_repo[repo]) == 1]
+    if not wanted and not ambiguous:
+        raise UsageError(f"no image of {source.name} is present in {env.name}")
+
+    def build(base: str) -> Proposal:
+        rules = Rules(aliases={}, policy=session.config.policy, allow_downgrade=request.allow_downgrade,
+                      holds=read_holds(session.ws, base), force=request.force)
+        plan = make_plan(session.manifests(env, base), wanted, rules)
+        plan = replace(plan, skipped=plan.skipped + tuple(ambiguous))
+        subject = subject_for(f"promote({source.name}->{env.name})", env.name, plan.changes)
+        subject = subject.replace(f"({env.name}):", ":", 1)
+        extra = [(PROMOTED_TRAILER, f"{source.name}@{source_head}")]
+        return Proposal(plan, compose(subject, env.name, plan.changes, extra))
+
+    return deliver(session, "promote", env, head, planned(session, build), request.delivery, request.pr)
+
+
+@dataclass(frozen=True)
+class Board:
+    environments: dict[str, dict[str, str]]
+    where: dict[tuple[str, str], str]  # (env, repository) -> "HelmRelease name (file:line)"
+
+    @property
+    def drift(self) -> list[str]:
+        images: dict[str, set[str]] = {}
+        for tags in self.environments.values():
+            for repo, tag in tags.items():
+                images.setdefault(repo, set()).add(tag)
+        return sorted(repo for repo, tags in images.items() if len(tags) > 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"environments": self.environments, "drift": self.drift}
+
+
+def status(session: Session, names: Sequence[str]) -> Board:
+    first = names[0] if names else None
+    env0, head0 = session.environment(EnvRequest(first or next(iter(session.config.environments))))
+    chosen = list(names) or list(session.config.environments)
+    envs: dict[str, dict[str, str]] = {}
+    where: dict[tuple[str, str], str] = {}
+    for name in chosen:
+        env, head = (env0, head0) if name == env0.name else session.other_environment(name)
+        refs = environment_refs(session.manifests(env, head))
+        envs[name] = versions(refs)
+        for ref in refs:
+            where.setdefault((name, ref.repository), f"{ref.kind}/{ref.name} ({ref.file}:{ref.line})")
+    return Board(envs, where)
