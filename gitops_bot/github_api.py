@@ -69,7 +69,7 @@ class GitHubRepo:
                              f"not {slug!r}")
         client = Github(auth=Auth.Token(token), base_url=api_url(), retry=_retry(), timeout=30,
                         seconds_between_requests=None, seconds_between_writes=None)
-        repo = call(lambda: client.get_repo(slug, lazy=False), f"read repository {slug}", slug)
+        repo = call(lambda: client.get_repo(slug), f"read repository {slug}", slug)
         return cls(slug, repo)
 
     def open_pull(self, head_branch: str, base: str) -> PullRequest | None:

@@ -21,6 +21,9 @@ log = logging.getLogger("gitops_bot.workspace")
 # Push failures that mean "someone else pushed first": fetch, re-plan and try again.
 _RACE = re.compile(r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
                    r"incorrect old value|reference already exists|unable to update local ref")
+# ... unless a hook or branch protection said no: that is a refusal, never retried.
+_REFUSED = re.compile(r"hook declined|protected branch|rule violation|declined", re.IGNORECASE)
+_PROGRESS = re.compile(r"(Enumerating|Counting|Compressing|Writing|Total|Resolving)\b")
 _YAML = (".yaml", ".yml")
 
 
@@ -258,15 +261,20 @@ class Workspace:
         if result.returncode == 0:
             return PushOutcome.PUSHED
         text = f"{result.stdout}\n{result.stderr}"
-        if _RACE.search(text) and "hook declined" not in text and "protected branch" not in text:
+        flags = [ln.split("\t")[-1] for ln in result.stdout.splitlines() if ln.startswith("!\t")]
+        verdict = " ".join(flags) if flags else text  # our ref's status, when the server gave one
+        if _RACE.search(verdict) and not _REFUSED.search(verdict):
             log.info("push to %s lost a race: %s", branch, _rejection(text))
             return PushOutcome.RACE
+        if not flags:  # never reached the ref update: network, authentication, timeout
+            raise GitError(self.git.failure(result))
         raise PushRejected(f"push to {branch!r} was refused: {_rejection(text)}")
 
 
 def _rejection(text: str) -> str:
     remote = [ln.removeprefix("remote:").strip() for ln in text.splitlines() if ln.startswith("remote:")]
+    remote = [ln for ln in remote if ln and not _PROGRESS.match(ln)]
     flags = [ln.split("\t")[-1] for ln in text.splitlines() if ln.startswith("!\t")]
     errors = [ln.strip() for ln in text.splitlines() if ln.startswith(("error:", "fatal:"))]
-    parts = [p for p in remote if p] + flags + errors[:1]
+    parts = remote + flags or errors[:1]
     return "; ".join(parts) or "unknown reason"

@@ -72,7 +72,7 @@ def make_remote(tmp: Path, tree: Path = FLUX, extra: Mapping[str, bytes] | None 
                 branches: tuple[str, ...] = ("main", "staging")) -> Remote:
     """A bare remote whose branches all start from one commit holding `tree` as flux/ (plus `extra`)."""
     seed = tmp / "seed"
-    seed.mkdir()
+    seed.mkdir(parents=True)
     git("init", "-q", "-b", branches[0], cwd=seed)
     shutil.copytree(tree, seed / "flux")
     for rel, data in (extra or {}).items():

@@ -1,0 +1,215 @@
+"""Pull-request delivery: real git on a bare remote, the GitHub API mocked with `responses`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import responses
+
+from gitops_bot.cli import main
+from tests.support.github_mock import SLUG, GitHubMock
+from tests.support.gitrepo import Remote, make_remote
+
+TOKEN = "ghp_pr_test_token_1234567890"
+API = "https://api.github.com"
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    return make_remote(tmp_path / "remote")
+
+
+@pytest.fixture
+def gh() -> GitHubMock:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        yield GitHubMock(rsps)
+
+
+Invoke = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+           remote: Remote) -> Invoke:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
+    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_API_URL",
+                "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"):
+        monkeypatch.delenv(var, raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        argv = ["--repo", SLUG, "--remote-url", remote.url, "--output", "json", *args]
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+            raise SystemExit(0)
+        out, err = capsys.readouterr()
+        assert TOKEN not in out + err
+        return int(exc.value.code or 0), out, err
+
+    return run
+
+
+def bump_prod(invoke: Invoke, image: str = "kai-api-server=2.0.0", *extra: str) -> tuple[int, str, str]:
+    return invoke("bump", "--env", "production", "--image", image, *extra)
+
+
+def test_first_bump_opens_pull_request_and_leaves_main_alone(gh: GitHubMock, invoke: Invoke,
+                                                              remote: Remote) -> None:
+    main_before = remote.head("main")
+    gh.repo()
+    gh.list_open([])
+    gh.create(7)
+    code, out, err = bump_prod(invoke)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["pull_request"]["number"] == 7
+    assert result["pull_request"]["operation"] == "created"
+    assert result["branch"] == "gitops-bot/production"
+    assert remote.head("main") == main_before
+    assert remote.head("gitops-bot/production") == result["commit"]
+    body = GitHubMock.body(gh.calls("POST", "/pulls")[0])
+    assert body["head"] == "gitops-bot/production"
+    assert body["base"] == "main"
+    assert body["title"] == "deploy(production): kai-api-server 2.0.0"
+    assert "| kai-api-server | `0f9e8d7` | `2.0.0` |" in body["body"]
+    assert body["draft"] is False
+    listing = gh.calls("GET", "/pulls")[0].request
+    assert "head=kai-platform%3Agitops-bot%2Fproduction" in listing.url
+    assert gh.calls("GET", "/pulls")[0].request.headers["Authorization"] == f"token {TOKEN}"
+
+
+def test_second_bump_updates_the_same_pull_request_and_keeps_the_first_change(
+        gh: GitHubMock, invoke: Invoke, remote: Remote) -> None:
+    gh.repo()
+    gh.list_open([])
+    gh.create(7)
+    assert bump_prod(invoke)[0] == 0
+    first_head = remote.head("gitops-bot/production")
+    gh.repo()
+    gh.list_open([gh.pull_json(7, first_head)])
+    gh.edit(7)
+    code, out, err = bump_prod(invoke, "kai-coordinator=2.0.1")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["pull_request"]["operation"] == "updated"
+    assert len(gh.calls("POST", "/pulls")) == 1  # never a duplicate
+    edit = GitHubMock.body(gh.calls("PATCH", "/pulls/7")[0])
+    assert "kai-api-server" in edit["body"] and "kai-coordinator" in edit["body"]
+    branch = "gitops-bot/production"
+    assert b'tag: "2.0.1"' in remote.show(branch, "flux/clusters/production/releases/coordinator.yaml")
+    assert b"2.0.0" in remote.show(branch, "flux/clusters/production/releases/api-server.yaml")
+    assert remote.head(branch) != first_head
+
+
+def test_already_exists_reply_is_recovered_by_updating_the_open_pr(gh: GitHubMock, invoke: Invoke,
+                                                                   remote: Remote) -> None:
+    gh.repo()
+    gh.list_open([])
+    gh.create(status=422, body={"message": "Validation Failed", "errors": [
+        {"resource": "PullRequest", "code": "custom",
+         "message": "A pull request already exists for kai-platform:gitops-bot/production."}]})
+    gh.list_open([gh.pull_json(9)])
+    gh.edit(9)
+    code, out, err = bump_prod(invoke)
+    assert code == 0, err
+    assert json.loads(out)["pull_request"] == {
+        "number": 9, "url": f"https://github.com/{SLUG}/pull/9", "operation": "updated",
+        "head_sha": remote.head("gitops-bot/production")}
+
+
+def test_labels_reviewers_and_auto_merge(gh: GitHubMock, invoke: Invoke) -> None:
+    gh.repo()
+    gh.list_open([])
+    gh.create(7)
+    gh.rsps.post(gh.url(f"{gh.repo_url}/issues/7/labels"), json=[{"name": "deploy"}, {"name": "production"}])
+    gh.rsps.post(gh.url(f"{gh.repo_url}/pulls/7/requested_reviewers"), json=gh.pull_json(7))
+    gh.rsps.post(gh.url(f"{API}/graphql"), json={"data": {"enablePullRequestAutoMerge": {
+        "actor": {"login": "bot"}, "clientMutationId": None}}})
+    code, _, err = bump_prod(invoke, "kai-api-server=2.0.0", "--label", "deploy", "--label", "production",
+                             "--reviewer", "alice", "--team-reviewer", "sre", "--auto-merge", "squash")
+    assert code == 0, err
+    assert GitHubMock.body(gh.calls("POST", "/issues/7/labels")[0]) == ["deploy", "production"]
+    assert GitHubMock.body(gh.calls("POST", "/requested_reviewers")[0]) == {
+        "reviewers": ["alice"], "team_reviewers": ["sre"]}
+    graphql = GitHubMock.body(gh.calls("POST", "/graphql")[0])
+    assert "enablePullRequestAutoMerge" in graphql["query"]
+    assert graphql["variables"]["input"] == {"pullRequestId": "PR_node7", "mergeMethod": "SQUASH"}
+
+
+@pytest.mark.parametrize(("status", "payload", "expected"), [
+    (401, {"message": "Bad credentials"}, "token is invalid or expired"),
+    (403, {"message": "Resource not accessible by integration"}, "Allow GitHub Actions to create"),
+    (404, {"message": "Not Found"}, f"repository {SLUG} not found"),
+])
+def test_api_refusals_exit_1_with_cause_and_push_nothing(gh: GitHubMock, invoke: Invoke, remote: Remote,
+                                                         status: int, payload: dict[str, str],
+                                                         expected: str) -> None:
+    refs_before = remote.refs()
+    gh.repo(status=status, body=payload)
+    code, out, err = bump_prod(invoke)
+    assert code == 1
+    assert expected in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert remote.refs() == refs_before
+
+
+def test_validation_failure_on_create_exits_1_with_message(gh: GitHubMock, invoke: Invoke) -> None:
+    gh.repo()
+    gh.list_open([])
+    gh.create(status=422, body={"message": "Validation Failed",
+                                "errors": [{"message": "No commits between main and gitops-bot/production"}]})
+    code, _, err = bump_prod(invoke)
+    assert code == 1
+    assert "422" in err and "No commits between" in err
+
+
+def test_server_error_then_success_is_retried(gh: GitHubMock, invoke: Invoke) -> None:
+    gh.repo()
+    gh.list_open([])
+    gh.create(status=502, body={"message": "Bad Gateway"})
+    gh.create(7)
+    code, out, err = bump_prod(invoke)
+    assert code == 0, err
+    assert json.loads(out)["pull_request"]["operation"] == "created"
+    assert len(gh.calls("POST", "/pulls")) == 2
+
+
+def test_rate_limit_exits_1_naming_it(gh: GitHubMock, invoke: Invoke, remote: Remote) -> None:
+    refs_before = remote.refs()
+    gh.rsps.get(gh.url(gh.repo_url), status=403, json={"message": "API rate limit exceeded for installation"},
+                headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1900000000"})
+    code, _, err = bump_prod(invoke)
+    assert code == 1
+    assert "rate limit" in err.lower()
+    assert remote.refs() == refs_before
+
+
+def test_enterprise_api_url_is_used(gh: GitHubMock, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    gh.api = "https://ghe.example.com/api/v3"
+    monkeypatch.setenv("GITHUB_API_URL", gh.api)
+    gh.repo()
+    gh.list_open([])
+    gh.create(7)
+    code, _, err = bump_prod(invoke)
+    assert code == 0, err
+    assert all(re.match(r"https://ghe\.example\.com(:443)?/api/v3/", c.request.url) for c in gh.rsps.calls)
+
+
+def test_nothing_to_change_reports_existing_pr_with_operation_none(gh: GitHubMock, invoke: Invoke,
+                                                                   remote: Remote) -> None:
+    gh.repo()
+    gh.list_open([])
+    code, out, err = bump_prod(invoke, "kai-api-server=0f9e8d7")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["changed"] is False
+    assert result["pull_request"] is None
+    assert "gitops-bot/production" not in remote.refs()
