@@ -23,7 +23,7 @@ from gitops_bot.workspace import PushOutcome
 log = logging.getLogger("gitops_bot.deliver")
 
 BACKOFF_BASE = 0.2
-BACKOFF_CAP = 5.0
+BACKOFF_CAP = 10.0
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,14 @@ def planned(session: Session, build: Callable[[str], Proposal]) -> Applier:
     return apply
 
 
-def backoff(attempt: int, rng: random.Random | None = None) -> float:
-    """Full-jitter exponential back-off: uniform in [0, min(cap, base * 2**attempt)]."""
-    return (rng or random).uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+def backoff(attempt: int, rng: random.Random | None = None, *, slot: float = BACKOFF_BASE) -> float:
+    """Full-jitter exponential back-off: uniform in [0, min(cap, slot * 2**attempt)].
+
+    `slot` is how long one fetch-apply-push round took (at least BACKOFF_BASE): the window in which
+    another pusher can beat us. Scaling by it spreads the retries as wide as the contention
+    really is, on a fast local remote as on a slow, busy forge.
+    """
+    return (rng or random).uniform(0, min(BACKOFF_CAP, max(BACKOFF_BASE, slot) * 2**attempt))
 
 
 def deliver(session: Session, command: str, env: Environment, commit: str, apply: Applier,
@@ -98,6 +103,7 @@ def _deliver_push(session: Session, command: str, env: Environment, commit: str,
                   apply: Applier) -> WriteResult:
     ws = session.ws
     retries = session.options.retries
+    started = time.monotonic()
     for attempt in range(retries + 1):
         applied = apply_on(session, env, commit, apply)
         if applied.head is None or session.options.dry_run:
@@ -107,10 +113,11 @@ def _deliver_push(session: Session, command: str, env: Environment, commit: str,
             return result_for(session, command, env, commit, applied, pushed=True)
         if attempt == retries:
             break
-        delay = backoff(attempt)
+        delay = backoff(attempt, slot=time.monotonic() - started)
         log.info("someone pushed to %s first; re-planning in %.2fs (attempt %d of %d)",
                  env.branch, delay, attempt + 2, retries + 1)
         time.sleep(delay)
+        started = time.monotonic()
         commit = ws.fetch(env.branch)
     raise GitError(f"push to {env.branch!r} kept losing races with other pushers after "
                    f"{retries + 1} attempts; nothing was written (raise --retries)")

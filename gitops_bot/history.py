@@ -75,18 +75,23 @@ class History:
         return set(shallow.read_text().split()) if shallow.exists() else set()
 
     def resolve(self, revs: Iterable[str]) -> list[str]:
-        """Full SHAs of `revs`, each an ancestor of the branch head, newest first (exit 2 if not)."""
+        """Full SHAs of `revs`, each an ancestor of the branch head, newest first (exit 2 if not).
+
+        Their parents are fetched too: a shallow boundary commit would look like a root commit.
+        """
         git = self.session.ws.git
         pending = list(dict.fromkeys(revs))
         while True:
             found: dict[str, str] = {}
+            boundary = self._boundary()  # commits whose parents are not fetched yet
             for rev in pending:
                 res = git.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
                 sha = res.stdout.strip()
                 if res.returncode == 0 and git.run("merge-base", "--is-ancestor", sha, self.head,
                                                    check=False).returncode == 0:
                     found[rev] = sha
-            if len(found) == len(pending) or not self.deepen():
+            complete = len(found) == len(pending) and not boundary & set(found.values())
+            if complete or not self.deepen():
                 break
         missing = [r for r in pending if r not in found]
         if missing:

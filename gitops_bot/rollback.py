@@ -17,6 +17,7 @@ from gitops_bot.plan import environment_refs, make_restore_plan
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import diff_refs
+from gitops_bot.workspace import identity
 
 
 def actor() -> str:
@@ -106,7 +107,8 @@ def revert(session: Session, request: RevertRequest) -> WriteResult:
                 continue  # already reverted: nothing to commit
             git.run("revert", "--quit", check=False)
             tree = git.out("write-tree")  # the index holds the revert: read its refs from a temp commit
-            temp = git.out("commit-tree", tree, "-p", "HEAD", "-m", "tmp")
+            temp = git.run("commit-tree", tree, "-p", "HEAD", "-m", "tmp",
+                           extra_env=identity(session.config.author)).stdout.strip()
             changes = diff_refs(before, environment_refs(session.manifests(env, temp)))
             original = git.out("log", "-1", "--format=%s", sha)
             message = compose(f"revert({env.name}): {original}", env.name, changes,

@@ -239,15 +239,11 @@ class Workspace:
             target.write_bytes(data)
 
     def commit(self, message: str, author: str, paths: Iterable[str]) -> str:
-        name, _, email = author.partition(" <")
-        email = email.rstrip(">")
         paths = list(paths)
         if paths:  # else: commit what the index already holds
             self.git.run("add", "--sparse", "--", *paths)
-        ident = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-                 "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
         self.git.run("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
-                     stdin=message, extra_env=ident)
+                     stdin=message, extra_env=identity(author))
         return self.head()
 
     def push(self, branch: str, *, lease: str | None = None) -> PushOutcome:
@@ -269,6 +265,14 @@ class Workspace:
         if not flags:  # never reached the ref update: network, authentication, timeout
             raise GitError(self.git.failure(result))
         raise PushRejected(f"push to {branch!r} was refused: {_rejection(text)}")
+
+
+def identity(author: str) -> dict[str, str]:
+    """Author and committer environment for `Name <email>`."""
+    name, _, email = author.partition(" <")
+    email = email.rstrip(">")
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
 
 
 def _rejection(text: str) -> str:
