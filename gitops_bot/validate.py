@@ -36,6 +36,14 @@ def _line(node: yaml.Node | None, default: int = 1) -> int:
     return node.start_mark.line + 1 if node is not None else default
 
 
+def _key_line(mapping: yaml.Node, key: str) -> int:
+    """The line of `key:` in a mapping (where a reader looks for it)."""
+    for k, _v in getattr(mapping, "value", []):
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return _line(k)
+    return _line(mapping)
+
+
 def check_files(files: Sequence[RepoFile], env_path: str) -> tuple[list[Problem], int]:
     """Problems of every file, and how many documents were checked."""
     problems: list[Problem] = []
@@ -95,10 +103,11 @@ def _check_doc(m: Manifest, doc: yaml.Node, present: set[str]) -> list[Problem]:
             out.append(Problem(m.path, _line(doc), f"{kind} {meta_name} has no spec"))
         elif kind == "HelmRelease":
             if get(spec, "chart") is None and get(spec, "chartRef") is None:
-                out.append(Problem(m.path, _line(spec), f"HelmRelease {meta_name}: spec.chart or "
-                                                        f"spec.chartRef is required"))
+                out.append(Problem(m.path, _key_line(doc, "spec"), f"HelmRelease {meta_name}: spec.chart or "
+                                                                   f"spec.chartRef is required"))
             if get(spec, "interval") is None:
-                out.append(Problem(m.path, _line(spec), f"HelmRelease {meta_name}: spec.interval is required"))
+                out.append(Problem(m.path, _key_line(doc, "spec"),
+                                   f"HelmRelease {meta_name}: spec.interval is required"))
             out += _check_canary(m, meta_name or "", dig(spec, "values", "canary"))
     return out
 

@@ -10,8 +10,17 @@
 # Written for bash 3.2 as well (the macOS system bash): no mapfile, no namerefs, no ${x,,}.
 set -euo pipefail
 
+# Workflow-command data escaping, so that no input value can start a `::command::` line of its own.
+escape() {
+  local s=$1
+  s=${s//'%'/%25}
+  s=${s//$'\r'/%0D}
+  s=${s//$'\n'/%0A}
+  printf '%s' "$s"
+}
+
 die() {
-  printf '::error title=gitops-bot::%s\n' "$1"
+  printf '::error title=gitops-bot::%s\n' "$(escape "$1")"
   exit 2
 }
 
@@ -137,11 +146,13 @@ case "$command" in
     add_images with-tag
     weight=$(trim "${INPUT_CANARY_WEIGHT:-}")
     if [ -n "$weight" ]; then args+=(--weight "$weight"); fi
+    add_pr_options
     used="$used environment images canary-weight"
     ;;
   canary-promote | canary-abort)
     args+=(canary "${command#canary-}")
     need_environment
+    add_pr_options
     used="$used environment"
     ;;
   watch)

@@ -122,7 +122,7 @@ def _composite_as_workflow(action: dict[str, Any]) -> str:
     """
     inputs = {name: {"type": "string", "required": False, "description": spec.get("description", "")}
               for name, spec in action["inputs"].items()}
-    outputs = {name: {"value": "${{ jobs.action.outputs.%s }}" % name} for name in action["outputs"]}
+    outputs = {name: {"value": f"${{{{ jobs.action.outputs.{name} }}}}"} for name in action["outputs"]}
     workflow = {
         "name": "action.yml composite steps",
         "on": {"workflow_call": {"inputs": inputs, "outputs": outputs}},
@@ -269,8 +269,8 @@ def test_gitops_writers_queue_per_environment_and_hold_least_privilege() -> None
         if "permissions" not in workflow:
             problems.append(f"{_rel(path)}: no top-level permissions")
         for job_id, job in workflow["jobs"].items():
-            writes = any(s.get("uses", "").startswith("kai-platform/gitops-bot@") for s in job.get("steps", []))
-            if not writes:
+            steps = job.get("steps", [])
+            if not any(s.get("uses", "").startswith("kai-platform/gitops-bot@") for s in steps):
                 continue
             concurrency = job.get("concurrency") or {}
             if not str(concurrency.get("group", "")).startswith("gitops-"):

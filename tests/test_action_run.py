@@ -1,0 +1,491 @@
+"""Run the composite action's own steps, as the GitHub runner would, against a bare GitOps remote.
+
+`CompositeAction` reads action.yml and executes its `run:` steps in order with
+`bash --noprofile --norc -eo pipefail`, each with the environment the runner gives a composite step:
+the job's GITHUB_*/RUNNER_* variables, the step's `env:` evaluated against the action's inputs
+(given value, else default), and fresh GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV /
+GITHUB_PATH files whose contents are read back after the step. The action's `outputs:` are then
+evaluated from the steps' outputs. Steps with `uses:` (setup-python) are not run; the harness
+stands in for them with the outputs a test gives (`python-path` of a python3 on this machine).
+
+The action itself is a copy of this repository's files (what a commit would hold) in a temporary
+folder, as the runner downloads an action: its install step builds a venv under RUNNER_TEMP and
+pip-installs GITHUB_ACTION_PATH there. The stand-in python3 makes that venv see the test
+environment's packages, and pip runs with no index and no build isolation, so nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.gitrepo import Remote, git
+
+ROOT = Path(__file__).resolve().parents[1]
+SHA = "0123456789abcdef0123456789abcdef01234567"  # GITHUB_SHA of the app-repo run
+TOKEN = "ghp_dummyTokenForTheActionHarness0123456789"
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+# --- the harness -------------------------------------------------------------------------------
+
+
+@dataclass
+class StepRun:
+    name: str
+    id: str | None
+    ran: bool
+    returncode: int = 0
+    stdout: str = ""
+    stderr: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ActionRun:
+    steps: list[StepRun]
+    outputs: dict[str, str]
+    summary: str
+
+    @property
+    def ok(self) -> bool:
+        return all(step.returncode == 0 for step in self.steps)
+
+    @property
+    def stdout(self) -> str:
+        return "".join(step.stdout for step in self.steps)
+
+    def log(self) -> str:
+        return "\n".join(f"--- {s.name} (exit {s.returncode})\n{s.stdout}{s.stderr}"
+                         for s in self.steps if s.ran)
+
+
+def read_file_command(path: Path) -> dict[str, str]:
+    """Parse a GITHUB_OUTPUT/GITHUB_ENV file: `name=value` lines and `name<<DELIMITER` blocks."""
+    values: dict[str, str] = {}
+    lines = iter(path.read_text(encoding="utf-8").splitlines())
+    for line in lines:
+        if not line:
+            continue
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            for item in lines:
+                if item == delimiter:
+                    break
+                body.append(item)
+            else:
+                raise AssertionError(f"{path.name}: no closing {delimiter!r} for {name!r}")
+            values[name] = "\n".join(body)
+        else:
+            name, _, value = line.partition("=")
+            values[name] = value
+    return values
+
+
+class CompositeAction:
+    def __init__(self, action_path: Path, work: Path, *, github: Mapping[str, str],
+                 uses_outputs: Mapping[str, Mapping[str, str]] | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.action_path = action_path
+        self.metadata = yaml.safe_load((action_path / "action.yml").read_text(encoding="utf-8"))
+        assert self.metadata["runs"]["using"] == "composite"
+        self.temp = work / "runner-temp"
+        self.workspace = work / "workspace"
+        self.home = work / "home"
+        for folder in (self.temp, self.workspace, self.home):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.github = {"action_path": str(action_path), "workspace": str(self.workspace), **github}
+        self.uses_outputs = uses_outputs or {}
+        self.job_env = {
+            "PATH": os.environ["PATH"], "HOME": str(self.home), "LANG": "C.UTF-8",
+            "CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux", "RUNNER_TEMP": str(self.temp),
+            "GITHUB_WORKSPACE": str(self.workspace), "GITHUB_ACTION_PATH": str(action_path),
+            **{f"GITHUB_{key.upper()}": value for key, value in github.items()},
+            **(env or {}),
+        }
+
+    def _expression(self, expr: str, inputs: Mapping[str, str], steps: Mapping[str, StepRun]) -> str:
+        parts = expr.split(".")
+        if parts[0] == "inputs" and len(parts) == 2:
+            return self._input(parts[1], inputs, steps)
+        if parts[0] == "steps" and len(parts) == 4 and parts[2] == "outputs":
+            step = steps.get(parts[1])
+            return step.outputs.get(parts[3], "") if step else ""
+        if parts[0] == "github" and len(parts) == 2:
+            return self.github[parts[1]]
+        if parts[0] == "runner" and parts[1:] == ["temp"]:
+            return str(self.temp)
+        raise NotImplementedError(f"the harness cannot evaluate ${{{{ {expr} }}}}")
+
+    def _evaluate(self, text: Any, inputs: Mapping[str, str], steps: Mapping[str, StepRun]) -> str:
+        if isinstance(text, bool):
+            return "true" if text else "false"
+        return EXPRESSION.sub(lambda m: self._expression(m.group(1), inputs, steps), str(text))
+
+    def _input(self, name: str, inputs: Mapping[str, str], steps: Mapping[str, StepRun]) -> str:
+        declared = self.metadata["inputs"]
+        if name not in declared:
+            raise KeyError(f"action.yml declares no input {name!r}")
+        if name in inputs:
+            return inputs[name]
+        return self._evaluate(declared[name].get("default", ""), inputs, steps)
+
+    def run(self, inputs: Mapping[str, str], *, only: set[str] | None = None) -> ActionRun:
+        unknown = set(inputs) - set(self.metadata["inputs"])
+        assert not unknown, f"inputs action.yml does not declare: {unknown}"
+        steps: dict[str, StepRun] = {}
+        runs: list[StepRun] = []
+        summary = ""
+        exported: dict[str, str] = {}
+        path_entries: list[str] = []
+        for index, step in enumerate(self.metadata["runs"]["steps"]):
+            name = step.get("name") or step.get("uses") or f"step {index}"
+            record = StepRun(name=name, id=step.get("id"), ran=False)
+            runs.append(record)
+            if record.id:
+                steps[record.id] = record
+            if "if" in step:
+                raise NotImplementedError(f"{name}: the harness does not evaluate `if:`")
+            if "uses" in step or (only is not None and name not in only and record.id not in only):
+                record.outputs = dict(self.uses_outputs.get(record.id or "", {}))
+                continue
+            assert step.get("shell") == "bash", f"{name}: composite run steps must say shell: bash"
+            files = {kind: self.temp / f"_runner_file_commands/{kind}_{uuid.uuid4().hex}"
+                     for kind in ("set_output", "step_summary", "set_env", "add_path")}
+            for file in files.values():
+                file.parent.mkdir(exist_ok=True)
+                file.touch()
+            script = self.temp / f"_step_{index}.sh"
+            script.write_text(step["run"], encoding="utf-8")
+            env = {**self.job_env, **exported,
+                   "GITHUB_OUTPUT": str(files["set_output"]),
+                   "GITHUB_STEP_SUMMARY": str(files["step_summary"]),
+                   "GITHUB_ENV": str(files["set_env"]), "GITHUB_PATH": str(files["add_path"])}
+            if path_entries:
+                env["PATH"] = os.pathsep.join([*reversed(path_entries), env["PATH"]])
+            for key, value in (step.get("env") or {}).items():
+                env[key] = self._evaluate(value, inputs, steps)
+            cwd = self._evaluate(step.get("working-directory", str(self.workspace)), inputs, steps)
+            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                                  cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+            record.ran = True
+            record.returncode, record.stdout, record.stderr = proc.returncode, proc.stdout, proc.stderr
+            record.outputs = read_file_command(files["set_output"])
+            summary += files["step_summary"].read_text(encoding="utf-8")
+            exported.update(read_file_command(files["set_env"]))
+            path_entries += files["add_path"].read_text(encoding="utf-8").split()
+            if proc.returncode != 0:
+                break  # a failing step ends the composite action, as on the runner
+        outputs = {name: self._evaluate(spec["value"], inputs, steps)
+                   for name, spec in self.metadata["outputs"].items()}
+        return ActionRun(runs, outputs, summary)
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+def _repository_files() -> list[str]:
+    """The files a commit of this repository would hold: tracked plus new, minus ignored."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    return [name for name in listed if name and (ROOT / name).is_file()]
+
+
+@pytest.fixture
+def action_path(tmp_path: Path) -> Path:
+    """This repository, checked out as the runner checks out an action (_actions/OWNER/REPO/REF)."""
+    target = tmp_path / "_actions" / "kai-platform" / "gitops-bot" / "main"
+    for name in _repository_files():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+@pytest.fixture
+def python_stand_in(tmp_path: Path) -> Path:
+    """What setup-python provides: a python3, here one whose venvs see the test environment."""
+    if importlib.util.find_spec("wheel") is None:
+        pytest.fail("the install step builds gitops-bot offline with the test environment's setuptools, "
+                    "which needs the `wheel` package there: pip install -e '.[test]'")
+    path = tmp_path / "toolcache" / "python3"
+    path.parent.mkdir()
+    path.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = -m ] && [ "$2" = venv ]; then\n'
+        f'  shift 2; exec "{sys.executable}" -m venv --system-site-packages "$@"\n'
+        "fi\n"
+        f'exec "{sys.executable}" "$@"\n', encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+GITHUB = {
+    "ref": "refs/heads/staging", "sha": SHA, "repository": "kai-platform/kai",
+    "server_url": "https://github.com", "api_url": "http://127.0.0.1:9",  # nothing may call the API
+    "run_id": "4242", "run_attempt": "1", "workflow": "Deploy Staging", "event_name": "push",
+    "actor": "kai-ci",
+}
+
+
+@pytest.fixture
+def action(action_path: Path, python_stand_in: Path, tmp_path: Path) -> CompositeAction:
+    return CompositeAction(
+        action_path, tmp_path / "runner", github=GITHUB,
+        uses_outputs={"python": {"python-path": str(python_stand_in), "python-version": "3.11"}},
+        env={"PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+             "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"},
+    )
+
+
+# --- the action, end to end --------------------------------------------------------------------
+
+
+def _changed_lines(bare: Path, old: str, new: str) -> list[str]:
+    diff = git("diff", "--unified=0", old, new, cwd=bare)
+    return [line for line in diff.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_bump_runs_every_step_and_pushes_one_commit(action: CompositeAction, remote: Remote) -> None:
+    before, main_before = remote.head("staging"), remote.head("main")
+
+    run = action.run({
+        "command": "bump",
+        "environment": "staging",
+        "images": " kai-api-server=5d6e7f8,\nkai-coordinator=5d6e7f8\n",
+        "gitops-repository": remote.url,
+        "token": TOKEN,
+    })
+
+    assert run.ok, run.log()
+    assert [s.name for s in run.steps if not s.ran] == ["Set up Python"]
+    head = remote.head("staging")
+    assert remote.count("staging") == 2
+    assert run.outputs == {
+        "environment": "staging", "changed": "true", "commit-sha": head, "pull-request-number": "",
+        "pull-request-url": "", "pull-request-operation": "", "health-status": "",
+    }
+    assert remote.head("main") == main_before
+
+    # The pushed commit changes exactly the two tags, and says so in its trailers.
+    assert _changed_lines(remote.bare, before, head) == [
+        "-      tag: 1a2b3c4  # updated by gitops-bot", "+      tag: 5d6e7f8  # updated by gitops-bot",
+        '-      tag: "1a2b3c4"  # updated by gitops-bot', '+      tag: "5d6e7f8"  # updated by gitops-bot',
+    ]
+    trailers = remote.message(head).splitlines()
+    assert "Gitops-Bot-Environment: staging" in trailers
+    assert "Gitops-Bot-Image: ghcr.io/kai-platform/kai-api-server 1a2b3c4 -> 5d6e7f8" in trailers
+    assert "Gitops-Bot-Image: ghcr.io/kai-platform/kai-coordinator 1a2b3c4 -> 5d6e7f8" in trailers
+    assert f"Gitops-Bot-Source: kai-platform/kai@{SHA}" in trailers
+    assert "Gitops-Bot-Run: https://github.com/kai-platform/kai/actions/runs/4242" in trailers
+
+    # The job summary shows the change; the token was registered as a secret and never printed.
+    assert "kai-api-server" in run.summary
+    assert "5d6e7f8" in run.summary
+    assert run.steps[0].stdout == f"::add-mask::{TOKEN}\n"
+    for step in run.steps:
+        leaked = [line for line in (step.stdout + step.stderr).splitlines()
+                  if TOKEN in line and line != f"::add-mask::{TOKEN}"]
+        assert leaked == [], step.name
+    assert TOKEN not in run.summary
+
+
+def test_bump_by_ref_with_the_default_tag_in_a_dry_run(action: CompositeAction, remote: Remote) -> None:
+    """No environment: github.ref picks it; no tag on the image: github.sha is the tag."""
+    refs = remote.refs()
+
+    run = action.run({"images": "kai-api-server", "gitops-repository": remote.url, "token": TOKEN,
+                      "dry-run": "true"})
+
+    assert run.ok, run.log()
+    assert run.outputs["environment"] == "staging"
+    assert run.outputs["changed"] == "true"
+    assert run.outputs["commit-sha"] == ""
+    assert SHA in run.summary
+    assert remote.refs() == refs  # nothing pushed anywhere
+
+
+def test_a_second_use_in_the_same_job_reuses_the_venv(action: CompositeAction, remote: Remote) -> None:
+    inputs = {"command": "validate", "environment": "staging", "gitops-repository": remote.url,
+              "token": TOKEN}
+    action.run(inputs, only={"Install gitops-bot"})
+    second = action.run(inputs, only={"Install gitops-bot"})
+    assert second.ok, second.log()
+    assert "already installed" in second.steps[2].stdout
+
+
+# --- the run step's argv, with a stand-in CLI --------------------------------------------------
+
+
+@pytest.fixture
+def fake_cli(action: CompositeAction) -> Path:
+    """A gitops-bot in the venv that records its argv (NUL-separated) and its token."""
+    record = action.temp / "argv"
+    bot = action.temp / "gitops-bot-venv" / "bin" / "gitops-bot"
+    bot.parent.mkdir(parents=True)
+    bot.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" > "{record}"\n'
+                   f'printf "%s" "$GITOPS_BOT_TOKEN" > "{record}.token"\n', encoding="utf-8")
+    bot.chmod(0o755)
+    return record
+
+
+def _argv(action: CompositeAction, record: Path, inputs: Mapping[str, str]) -> list[str]:
+    run = action.run({"token": TOKEN, **inputs}, only={"run"})
+    assert run.ok, run.log()
+    assert record.with_suffix(".token").read_text() == TOKEN
+    return record.read_text().split("\0")[:-1]
+
+
+HOLD_REASON = "held by Deploy Staging (https://github.com/kai-platform/kai/actions/runs/4242)"
+
+
+@pytest.mark.parametrize(("inputs", "argv"), [
+    pytest.param({"environment": "staging", "images": " kai-api-server=5d6e7f8 ,\nkai-coordinator\n\n",
+                  "tag": "abc1234"},
+                 ["bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8",
+                  "--image", "kai-coordinator", "--tag", "abc1234"], id="bump-env"),
+    pytest.param({"images": "kai-api-server"},
+                 ["bump", "--ref", "refs/heads/staging", "--image", "kai-api-server", "--tag", SHA],
+                 id="bump-ref-defaults"),
+    pytest.param({"environment": "staging", "tag": "abc1234"},
+                 ["bump", "--env", "staging", "--tag", "abc1234"], id="bump-aliases"),
+    pytest.param({"gitops-repository": "file:///srv/kai-gitops.git", "config": "ci/gitops.yaml",
+                  "dry-run": "TRUE", "environment": "production", "images": "kai-api-server=1.10",
+                  "delivery": "pull-request", "labels": "deploy,\nneeds review",
+                  "reviewers": "alice bob,carol"},
+                 ["--repo", "file:///srv/kai-gitops.git", "--config", "ci/gitops.yaml", "--dry-run",
+                  "bump", "--env", "production", "--image", "kai-api-server=1.10", "--tag", SHA,
+                  "--delivery", "pull-request", "--label", "deploy", "--label", "needs review",
+                  "--reviewer", "alice", "--reviewer", "bob", "--reviewer", "carol"], id="bump-pr"),
+    pytest.param({"command": "revert", "environment": "production", "commits": "abc1234 def5678,\n9a9a9a9"},
+                 ["revert", "abc1234", "def5678", "9a9a9a9", "--env", "production"], id="revert"),
+    pytest.param({"command": "rollback", "environment": "staging", "steps": "2"},
+                 ["rollback", "--env", "staging", "--steps", "2"], id="rollback-steps"),
+    pytest.param({"command": "rollback", "environment": "staging", "to": "abc1234", "delivery": "push"},
+                 ["rollback", "--env", "staging", "--to", "abc1234", "--delivery", "push"], id="rollback-to"),
+    pytest.param({"command": "promote", "from": "staging", "environment": "production",
+                  "images": "kai-api-server"},
+                 ["promote", "--from", "staging", "--to", "production", "--image", "kai-api-server"],
+                 id="promote"),
+    pytest.param({"command": "canary-start", "environment": "production", "tag": "5d6e7f8",
+                  "images": "kai-api-server, kai-coordinator=9f9f9f9, kai-point-cloud@sha256:" + "a" * 64,
+                  "canary-weight": "10"},
+                 ["canary", "start", "--env", "production", "--image", "kai-api-server=5d6e7f8",
+                  "--image", "kai-coordinator=9f9f9f9", "--image", "kai-point-cloud@sha256:" + "a" * 64,
+                  "--weight", "10"], id="canary-start"),
+    pytest.param({"command": "canary-promote", "environment": "production"},
+                 ["canary", "promote", "--env", "production"], id="canary-promote"),
+    pytest.param({"command": "canary-abort", "environment": "production"},
+                 ["canary", "abort", "--env", "production"], id="canary-abort"),
+    pytest.param({"command": "watch", "environment": "production",
+                  "health-checks": "https://api.kai-platform.io/health\n  https://x.io/h?s=api,coordinator\n"},
+                 ["watch", "--env", "production", "--check", "https://api.kai-platform.io/health",
+                  "--check", "https://x.io/h?s=api,coordinator"], id="watch"),
+    pytest.param({"command": "status"}, ["status"], id="status"),
+    pytest.param({"command": "validate", "environment": "staging"}, ["validate", "--env", "staging"],
+                 id="validate"),
+    pytest.param({"command": "hold", "environment": "production", "images": "kai-api-server"},
+                 ["hold", "--env", "production", "--image", "kai-api-server", "--reason", HOLD_REASON],
+                 id="hold-default-reason"),
+    pytest.param({"command": "hold", "environment": "production", "images": "kai-api-server",
+                  "reason": "incident 42"},
+                 ["hold", "--env", "production", "--image", "kai-api-server", "--reason", "incident 42"],
+                 id="hold"),
+    pytest.param({"command": "unhold", "environment": "production", "images": "kai-api-server"},
+                 ["unhold", "--env", "production", "--image", "kai-api-server"], id="unhold"),
+])
+def test_inputs_become_cli_arguments(action: CompositeAction, fake_cli: Path,
+                                     inputs: dict[str, str], argv: list[str]) -> None:
+    assert _argv(action, fake_cli, inputs) == argv
+
+
+def test_input_values_are_data_not_shell(action: CompositeAction, fake_cli: Path) -> None:
+    canary = action.workspace / "pwned"
+    hostile = f'$(touch {canary})`touch {canary}`"; touch {canary}; "'
+    argv = _argv(action, fake_cli, {"environment": hostile, "images": f"kai-api-server={hostile}"})
+    assert argv[:3] == ["bump", "--env", hostile]
+    assert not canary.exists()
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"command": "deploy"}, "unknown command 'deploy'"),
+    ({"dry-run": "yes", "environment": "staging"}, "input 'dry-run' must be true or false"),
+    ({"ref": "", "environment": ""}, "command 'bump' needs the 'environment' or the 'ref' input"),
+    ({"command": "revert", "environment": "staging"}, "command 'revert' needs the 'commits' input"),
+    ({"command": "rollback", "environment": "staging", "steps": "1", "to": "abc1234"}, "not both"),
+    ({"command": "rollback", "environment": "staging"}, "needs the 'steps' or the 'to' input"),
+    ({"command": "promote", "environment": "production"}, "command 'promote' needs the 'from' input"),
+    ({"command": "canary-start", "images": "kai-api-server"}, "needs the 'environment' input"),
+    ({"command": "canary-start", "environment": "production", "images": "kai-api-server", "tag": ""},
+     "has no tag"),
+    ({"command": "watch", "environment": "production"}, "needs the 'health-checks' input"),
+    ({"command": "hold", "environment": "production"}, "needs the 'images' input"),
+])
+def test_bad_inputs_stop_with_exit_2_before_the_cli(action: CompositeAction, fake_cli: Path,
+                                                    inputs: dict[str, str], message: str) -> None:
+    run = action.run({"token": TOKEN, **inputs}, only={"run"})
+    step = next(s for s in run.steps if s.id == "run")
+    assert step.returncode == 2
+    assert step.stdout.startswith("::error title=gitops-bot::")
+    assert message in step.stdout
+    assert not fake_cli.exists()
+
+
+def test_an_input_cannot_smuggle_a_workflow_command_into_an_error(action: CompositeAction,
+                                                                 fake_cli: Path) -> None:
+    run = action.run({"token": TOKEN, "command": "bump\n::add-mask::x\r\n::warning::y"}, only={"run"})
+    step = next(s for s in run.steps if s.id == "run")
+    assert step.returncode == 2
+    assert step.stdout.splitlines() == [
+        "::error title=gitops-bot::unknown command 'bump%0A::add-mask::x%0D%0A::warning::y'; expected one "
+        "of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, "
+        "validate, hold, unhold"]
+
+
+def test_inputs_a_command_does_not_read_are_warned_about(action: CompositeAction, fake_cli: Path) -> None:
+    run = action.run({"token": TOKEN, "command": "rollback", "environment": "staging", "steps": "1",
+                      "images": "kai-api-server", "canary-weight": "10"}, only={"run"})
+    assert run.ok, run.log()
+    warnings = [line for line in run.stdout.splitlines() if line.startswith("::warning")]
+    assert warnings == [
+        "::warning title=gitops-bot::input 'images' is not used by command 'rollback'",
+        "::warning title=gitops-bot::input 'canary-weight' is not used by command 'rollback'",
+    ]
+
+
+def test_the_token_is_masked_line_by_line_and_required(action: CompositeAction) -> None:
+    run = action.run({"token": "first\nsecond"}, only={"Mask the token"})
+    assert run.ok
+    assert run.steps[0].stdout == "::add-mask::first\n::add-mask::second\n"
+    empty = action.run({"token": ""}, only={"Mask the token"})
+    assert empty.steps[0].returncode == 2
+    assert "::add-mask::" not in empty.steps[0].stdout
+
+
+def test_outputs_file_parser_reads_both_forms(tmp_path: Path) -> None:
+    path = tmp_path / "out"
+    path.write_text("a=1\nb<<EOF_x\nline 1\nline=2\nEOF_x\nc=x<<y\n", encoding="utf-8")
+    assert read_file_command(path) == {"a": "1", "b": "line 1\nline=2", "c": "x<<y"}
+
+
+def test_action_outputs_come_from_the_run_step() -> None:
+    metadata = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert {name: spec["value"] for name, spec in metadata["outputs"].items()} == {
+        name: f"${{{{ steps.run.outputs.{name} }}}}" for name in (
+            "environment", "changed", "commit-sha", "pull-request-number", "pull-request-url",
+            "pull-request-operation", "health-status")}
+    assert json.dumps(metadata).count('"id": "run"') == 1
