@@ -42,6 +42,17 @@ def wanted_images(images: Sequence[str], tag: str | None, aliases: dict[str, str
     return [Wanted.parse(name, tag) for name in aliases]
 
 
+def render_template(template: str, env: str, subject: str) -> str:
+    """`--message`: {env} and {subject} (the default subject) are replaced; one line."""
+    try:
+        text = template.format(env=env, environment=env, subject=subject)
+    except (KeyError, IndexError, ValueError) as err:
+        raise UsageError(f"--message template {template!r}: only {{env}} and {{subject}} are known ({err})") from None
+    if not text.strip() or "\n" in text:
+        raise UsageError("--message must be one non-empty line")
+    return text
+
+
 def bump(session: Session, request: BumpRequest) -> WriteResult:
     # Validate what the user typed before touching the network.
     wanted_images(request.images, request.tag, {"_": "_"} if not request.images else {})
@@ -57,7 +68,7 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
         plan = make_plan(session.manifests(env, base), wanted, rules)
         subject = subject_for("deploy", env.name, plan.changes)
         if request.message:
-            subject = request.message.format(env=env.name, environment=env.name, subject=subject)
+            subject = render_template(request.message, env.name, subject)
         return Proposal(plan, compose(subject, env.name, plan.changes))
 
     return deliver(session, "bump", env, commit, planned(session, build), request.delivery, request.pr)

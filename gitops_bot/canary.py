@@ -56,7 +56,7 @@ def canary_blocks(manifest: Manifest) -> list[_Block]:
         site = ref.tag_site
         if ref.kind != "HelmRelease" or ref.form != "values" or site is None:
             continue
-        values = site.path[: site.path.index("values") + 1]
+        values = tuple(str(p) for p in site.path[: site.path.index("values") + 1])
         doc = manifest.docs[site.doc]
         if dig(doc, *values, "canary") is None:
             continue
@@ -65,10 +65,10 @@ def canary_blocks(manifest: Manifest) -> list[_Block]:
         weight = dig(doc, *base, "weight")
         out.append(_Block(
             ref=ref,
-            enabled=_site(doc, site.doc, (*base, "enabled"), where),  # type: ignore[arg-type]
+            enabled=_site(doc, site.doc, (*base, "enabled"), where),
             weight=Site.from_node(weight, (*base, "weight"), site.doc)
             if isinstance(weight, yaml.ScalarNode) else None,
-            tag=_site(doc, site.doc, (*base, "image", "tag"), where),  # type: ignore[arg-type]
+            tag=_site(doc, site.doc, (*base, "image", "tag"), where),
         ))
     return out
 

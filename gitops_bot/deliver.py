@@ -24,6 +24,7 @@ log = logging.getLogger("gitops_bot.deliver")
 
 BACKOFF_BASE = 0.2
 BACKOFF_CAP = 10.0
+BACKOFF_GROWTH = 3
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,14 @@ def planned(session: Session, build: Callable[[str], Proposal]) -> Applier:
 
 
 def backoff(attempt: int, rng: random.Random | None = None, *, slot: float = BACKOFF_BASE) -> float:
-    """Full-jitter exponential back-off: uniform in [0, min(cap, slot * 2**attempt)].
+    """Full-jitter exponential back-off: uniform in [0, min(cap, slot * 3**attempt)].
 
-    `slot` is how long one fetch-apply-push round took (at least BACKOFF_BASE): the window in which
-    another pusher can beat us. Scaling by it spreads the retries as wide as the contention
-    really is, on a fast local remote as on a slow, busy forge.
+    `slot` is how long the lost fetch-apply-push round took (at least BACKOFF_BASE): the window in
+    which another pusher beat us. Scaling by it spreads the retries as wide as the contention
+    really is, on a fast local remote as on a busy forge; growing by 3 rather than 2 thins a
+    crowd of simultaneous pushers out within the default 5 retries.
     """
-    return (rng or random).uniform(0, min(BACKOFF_CAP, max(BACKOFF_BASE, slot) * 2**attempt))
+    return (rng or random).uniform(0, min(BACKOFF_CAP, max(BACKOFF_BASE, slot) * BACKOFF_GROWTH**attempt))
 
 
 def deliver(session: Session, command: str, env: Environment, commit: str, apply: Applier,

@@ -104,7 +104,8 @@ class History:
         tree = self.session.ws.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{self.env.path}",
                                        check=False).stdout.strip() or "none"
         if tree not in self._refs:
-            self._refs[tree] = environment_refs(self.session.manifests(self.env, commit)) if tree != "none" else []
+            manifests = self.session.manifests(self.env, commit) if tree != "none" else []
+            self._refs[tree] = environment_refs(manifests)
         return self._refs[tree]
 
     def _commits(self) -> Iterator[Commit]:

@@ -257,34 +257,28 @@ def _marker_refs(manifest: Manifest, refs: list[ImageRef]) -> list[ImageRef]:
     marked: list[ImageRef] = []
     names: dict[tuple[int, Path], str] = {}  # the `:name` marker of a mapping gives the repository
     tags: list[tuple[Site, str, yaml.Node]] = []
-    for index, doc in enumerate(manifest.docs):
-        for path, node in walk_scalars(doc):
-            end_line = node.end_mark.line + 1
-            if end_line not in markers or node.end_mark.column > markers[end_line][0]:
-                continue
-            if node.start_mark.line != node.end_mark.line:
-                continue
-            _, policy, field = markers[end_line]
-            site = Site.from_node(node, path, index)
-            if field == "name":
-                names[(index, path[:-1])] = site.value
-            elif field == "tag":
-                tags.append((site, policy, node))
-            else:
-                existing = by_start.get(site.start)
-                if existing is not None:
-                    consumed.add(id(existing))
-                parsed = ImageString.parse(site.value)
-                if parsed is None:
-                    raise ManifestError(
-                        f"{manifest.path}:{site.line}: $imagepolicy marker on a value that is "
-                        f"not an image reference: {site.value!r}"
-                    )
-                kind, name = _doc_identity(manifest, index, existing)
-                marked.append(ImageRef(
-                    file=manifest.path, kind=kind, name=name, repository=parsed.repository,
-                    version=parsed.version, form="string", string_site=site, policy=policy,
-                ))
+    for end_line, (index, path, node) in _marked_scalars(manifest, markers):
+        _, policy, field = markers[end_line]
+        site = Site.from_node(node, path, index)
+        if field == "name":
+            names[(index, path[:-1])] = site.value
+        elif field == "tag":
+            tags.append((site, policy, node))
+        else:
+            existing = by_start.get(site.start)
+            if existing is not None:
+                consumed.add(id(existing))
+            parsed = ImageString.parse(site.value)
+            if parsed is None:
+                raise ManifestError(
+                    f"{manifest.path}:{site.line}: $imagepolicy marker on a value that is "
+                    f"not an image reference: {site.value!r}"
+                )
+            kind, name = _doc_identity(manifest, index, existing)
+            marked.append(ImageRef(
+                file=manifest.path, kind=kind, name=name, repository=parsed.repository,
+                version=parsed.version, form="string", string_site=site, policy=policy,
+            ))
     for site, policy, _node in tags:
         existing = by_start.get(site.start)
         if existing is not None:
@@ -300,6 +294,28 @@ def _marker_refs(manifest: Manifest, refs: list[ImageRef]) -> list[ImageRef]:
         ))
     remaining = [r for r in refs if id(r) not in consumed]
     return sorted(remaining + marked, key=lambda r: r.line)
+
+
+def _marked_scalars(
+    manifest: Manifest, markers: dict[int, tuple[int, str, str]]
+) -> list[tuple[int, tuple[int, Path, yaml.ScalarNode]]]:
+    """The one single-line scalar that each marker line holds before its `#`."""
+    found: dict[int, dict[int, tuple[int, Path, yaml.ScalarNode]]] = {}  # line -> start -> scalar
+    for index, doc in enumerate(manifest.docs):
+        for path, node in walk_scalars(doc):
+            end_line = node.end_mark.line + 1
+            if end_line not in markers or node.end_mark.column > markers[end_line][0]:
+                continue
+            if node.start_mark.line != node.end_mark.line:
+                continue
+            found.setdefault(end_line, {}).setdefault(node.start_mark.index, (index, path, node))
+    for line, scalars in found.items():
+        if len(scalars) > 1:  # `{repository: x, tag: y} # marker`: which one is meant?
+            raise ManifestError(
+                f"{manifest.path}:{line}: $imagepolicy marker on a line with several values; "
+                f"put the marked value on a line of its own"
+            )
+    return [(line, next(iter(scalars.values()))) for line, scalars in sorted(found.items())]
 
 
 def _doc_identity(manifest: Manifest, index: int, existing: ImageRef | None) -> tuple[str, str]:

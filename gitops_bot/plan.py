@@ -90,11 +90,13 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
             hits = [r for r in hits if r.repository not in held]
         for ref in hits:
             other = claimed.setdefault(id(ref), want)
-            if other.version != want.version:
-                raise UsageError(
-                    f"images {other.name!r} and {want.name!r} both select {ref.repository} "
-                    f"with different tags"
-                )
+            if other is not want:
+                if other.version != want.version:
+                    raise UsageError(
+                        f"images {other.name!r} and {want.name!r} both select {ref.repository} "
+                        f"with different tags"
+                    )
+                continue  # already planned under the other name: one change, listed once
             new_version, ref_edits = _ref_edits(ref, want.version)
             if new_version == ref.version:
                 continue

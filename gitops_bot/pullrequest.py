@@ -70,9 +70,10 @@ def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: st
     operation = "updated"
     if pull is None:
         try:
-            pull = call(lambda: gh.repo.create_pull(base=env.branch, head=pr_branch(env), title=title,
-                                                    body=body, draft=options.draft, maintainer_can_modify=False),
-                        f"open a pull request against {env.branch}", slug)
+            pull = call(lambda: gh.repo.create_pull(
+                base=env.branch, head=pr_branch(env), title=title, body=body, draft=options.draft,
+                maintainer_can_modify=False,
+            ), f"open a pull request against {env.branch}", slug)
             operation = "created"
         except Exception as err:  # a retried POST may answer "already exists"
             cause = err.__cause__ or err.__context__

@@ -71,7 +71,8 @@ def _summary(result: WriteResult) -> str:
         title += " (dry run)"
     lines = [title, ""]
     if result.changes:
-        rows = [[short_name(c.image), f"`{c.old}`", f"`{c.new}`", f"{c.file}:{c.line}"] for c in result.changes]
+        rows = [[short_name(c.image), f"`{c.old}`", f"`{c.new}`", f"{c.file}:{c.line}"]
+                for c in result.changes]
         lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
     else:
         lines += ["No change: the environment is already in the wanted state.", ""]

@@ -81,7 +81,7 @@ def _check_doc(m: Manifest, doc: yaml.Node, present: set[str]) -> list[Problem]:
         return [Problem(m.path, _line(doc), "document is not a mapping")]
     api, kind = scalar(get(doc, "apiVersion")), scalar(get(doc, "kind"))
     name = PurePosixPath(m.path).name
-    if api and api.startswith("kustomize.config.k8s.io/") or (not kind and name == "kustomization.yaml"):
+    if (api or "").startswith("kustomize.config.k8s.io/") or (not kind and name == "kustomization.yaml"):
         for key in ("resources", "components"):
             items = get(doc, key)
             for item in getattr(items, "value", []) or []:

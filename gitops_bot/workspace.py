@@ -59,6 +59,7 @@ class Workspace:
         self.url = url
         self.owned = owned
         self.git = Git(root, credentials, url, progress)
+        self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -89,7 +90,8 @@ class Workspace:
             ws.git.run("remote", "add", "origin", url)
             for key, value in (("remote.origin.promisor", "true"),
                                ("remote.origin.partialclonefilter", "blob:none"),
-                               ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true")):
+                               ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true"),
+                               ("maintenance.auto", "false"), ("gc.auto", "0")):
                 ws.git.run("config", key, value)
         except BaseException:
             if owned:
@@ -145,7 +147,10 @@ class Workspace:
 
     def checkout(self, commit: str, branch: str, paths: Iterable[str]) -> None:
         """Make the work tree hold `commit` on local `branch`, with only `paths` (cone mode) present."""
-        self.git.run("sparse-checkout", "set", "--cone", *sorted(set(paths)))
+        cone = tuple(sorted(set(paths)))
+        if cone != self._cone:
+            self.git.run("sparse-checkout", "set", "--cone", *cone)
+            self._cone = cone
         self.git.run("checkout", "--quiet", "--force", "-B", branch, commit)
         self.git.run("clean", "-fdq")
 

@@ -6,6 +6,7 @@ replaced, and the result is parsed again to prove that nothing but the intended 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def splice(manifest: Manifest, edits: Sequence[Edit]) -> str:
     """Apply edits to the text and verify the result; return the new text (without BOM)."""
     text = manifest.text
     ordered = sorted(edits, key=lambda e: e.site.start, reverse=True)
-    for prev, cur in zip(ordered, ordered[1:], strict=False):
+    for prev, cur in itertools.pairwise(ordered):
         if cur.site.end > prev.site.start:
             raise ManifestError(f"{manifest.path}:{cur.site.line}: overlapping edits")
     for edit in ordered:

@@ -48,7 +48,7 @@ def get(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
+                return v  # type: ignore[no-any-return]
     return None
 
 

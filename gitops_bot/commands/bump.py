@@ -5,8 +5,8 @@ from typing import Any
 import click
 
 from gitops_bot.bump import BumpRequest, bump
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli import global_options
+from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.session import EnvRequest
 
 
@@ -15,7 +15,8 @@ from gitops_bot.session import EnvRequest
 @click.option("--ref", metavar="REF", help="App-repo ref (e.g. refs/heads/main) whose environment to update.")
 @click.option("--image", "images", multiple=True, metavar="NAME=TAG",
               help="Image and its new tag; NAME alone takes --tag; NAME@sha256:… pins a digest. Repeatable.")
-@click.option("--tag", metavar="TAG", help="Tag for --image NAME without =TAG (and for every alias if no --image).")
+@click.option("--tag", metavar="TAG",
+              help="Tag for --image NAME without =TAG (and for every alias if no --image).")
 @delivery_option
 @click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
 @click.option("--allow-missing", is_flag=True, help="Skip images that match nothing instead of failing.")
@@ -25,7 +26,7 @@ from gitops_bot.session import EnvRequest
 @pr_options
 @global_options
 @click.pass_context
-def bump_command(ctx: click.Context, env: str | None, ref: str | None, images: tuple[str, ...],
+def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images: tuple[str, ...],
                  tag: str | None, delivery: str | None, allow_downgrade: bool, allow_missing: bool,
                  force: bool, message: str | None, **pr: Any) -> None:
     """Set image tags in one environment, then commit and push (or open a PR).

@@ -14,7 +14,7 @@ def canary_group() -> None:
     """Canary releases through the HelmRelease canary: values (start, promote, abort)."""
 
 
-def _run(ctx: click.Context, request: CanaryRequest) -> None:
+def _run(ctx: click.Context, /, request: CanaryRequest) -> None:
     run_write(ctx, lambda session: canary(session, request))
 
 
@@ -27,7 +27,7 @@ def _run(ctx: click.Context, request: CanaryRequest) -> None:
 @pr_options
 @global_options
 @click.pass_context
-def canary_start(ctx: click.Context, env: str, images: tuple[str, ...], weight: int | None,
+def canary_start(ctx: click.Context, /, env: str, images: tuple[str, ...], weight: int | None,
                  delivery: str | None, **pr: Any) -> None:
     """Enable the canary: canary.enabled true, canary.weight N, canary.image.tag TAG."""
     _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr)))
@@ -40,7 +40,7 @@ def canary_start(ctx: click.Context, env: str, images: tuple[str, ...], weight: 
 @pr_options
 @global_options
 @click.pass_context
-def canary_promote(ctx: click.Context, env: str, images: tuple[str, ...], delivery: str | None,
+def canary_promote(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
                    **pr: Any) -> None:
     """Move each enabled canary's tag into the stable image.tag and disable the canary."""
     _run(ctx, CanaryRequest(env, "promote", images, None, delivery, pr_overrides(**pr)))
@@ -53,7 +53,7 @@ def canary_promote(ctx: click.Context, env: str, images: tuple[str, ...], delive
 @pr_options
 @global_options
 @click.pass_context
-def canary_abort(ctx: click.Context, env: str, images: tuple[str, ...], delivery: str | None,
+def canary_abort(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
                  **pr: Any) -> None:
     """Disable the canary (canary.enabled false); the stable tag stays."""
     _run(ctx, CanaryRequest(env, "abort", images, None, delivery, pr_overrides(**pr)))

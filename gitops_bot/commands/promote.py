@@ -24,7 +24,7 @@ from gitops_bot.session import Session
 @pr_options
 @global_options
 @click.pass_context
-def promote_command(ctx: click.Context, source: str, target: str, images: tuple[str, ...],
+def promote_command(ctx: click.Context, /, source: str, target: str, images: tuple[str, ...],
                     allow_downgrade: bool, force: bool, delivery: str | None, **pr: Any) -> None:
     """Copy image tags from one environment to another.
 
@@ -40,7 +40,7 @@ def promote_command(ctx: click.Context, source: str, target: str, images: tuple[
 @click.option("--env", "envs", multiple=True, metavar="ENV", help="Only these environments. Repeatable.")
 @global_options
 @click.pass_context
-def status_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
+def status_command(ctx: click.Context, /, envs: tuple[str, ...]) -> None:
     """Image x environment table of current tags; images whose tags differ are marked as drift."""
     opts = options(ctx)
     with Session(opts, Credentials.from_env()) as session:

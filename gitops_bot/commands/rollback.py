@@ -19,7 +19,7 @@ from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
 @pr_options
 @global_options
 @click.pass_context
-def rollback_command(ctx: click.Context, env: str, steps: int | None, to: str | None, hold: bool,
+def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str | None, hold: bool,
                      delivery: str | None, **pr: Any) -> None:
     """Restore an environment's image tags as one new commit (other edits stay).
 
@@ -42,7 +42,7 @@ def rollback_command(ctx: click.Context, env: str, steps: int | None, to: str | 
 @pr_options
 @global_options
 @click.pass_context
-def revert_command(ctx: click.Context, commits: tuple[str, ...], env: str, delivery: str | None,
+def revert_command(ctx: click.Context, /, commits: tuple[str, ...], env: str, delivery: str | None,
                    **pr: Any) -> None:
     """Revert commits on the environment's branch, newest first (merges against their first parent).
 
