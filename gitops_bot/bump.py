@@ -47,7 +47,9 @@ def render_template(template: str, env: str, subject: str) -> str:
     try:
         text = template.format(env=env, environment=env, subject=subject)
     except (KeyError, IndexError, ValueError) as err:
-        raise UsageError(f"--message template {template!r}: only {{env}} and {{subject}} are known ({err})") from None
+        raise UsageError(
+            f"--message template {template!r}: only {{env}} and {{subject}} are known ({err})"
+        ) from None
     if not text.strip() or "\n" in text:
         raise UsageError("--message must be one non-empty line")
     return text
