@@ -4,10 +4,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+
+# Hypothesis keeps a cache next to the tests unless told otherwise: keep the checkout clean.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", tempfile.mkdtemp(prefix="gitops-bot-hypothesis-"))
 
 from tests.support.gitrepo import Remote, make_remote
 
