@@ -120,13 +120,14 @@ class Git:
             )
         except OSError as err:
             raise GitError(f"cannot run git: {err.strerror}") from None
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         out = bytearray()
-        err = bytearray()
+        errs = bytearray()
         relay = network and self.progress
         threads = [
             threading.Thread(target=_collect, args=(proc.stdout, out.extend), daemon=True),
-            threading.Thread(target=self._collect_stderr, args=(proc.stderr, err, relay), daemon=True),
+            threading.Thread(target=self._collect_stderr, args=(proc.stderr, errs, relay), daemon=True),
         ]
         if stdin is not None:
             threads.append(threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True))
@@ -145,7 +146,7 @@ class Git:
             raise
         for thread in threads:
             thread.join()
-        return _Raw(returncode, bytes(out), self.credentials.redact(err.decode("utf-8", "replace")))
+        return _Raw(returncode, bytes(out), self.credentials.redact(errs.decode("utf-8", "replace")))
 
     def _collect_stderr(self, stream: IO[bytes], sink: bytearray, relay: bool) -> None:
         """Collect stderr; with `relay`, echo it (progress) to our stderr, line by line, redacted.
