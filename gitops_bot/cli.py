@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -101,7 +102,12 @@ def _setup_logging(verbose: bool, redact: Callable[[str], str]) -> None:
     root.propagate = False
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C: running git commands are stopped, temp clones removed
+
+
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     _register()
     credentials = Credentials.from_env()
     actions = ActionsWriter(redact=credentials.redact, stream=sys.stderr)

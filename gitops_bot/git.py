@@ -125,6 +125,9 @@ class Git:
         out = bytearray()
         errs = bytearray()
         relay = network and self.progress
+        group = relay and os.environ.get("GITHUB_ACTIONS") == "true"
+        if group:  # fold git's progress in the Actions log
+            _echo(f"::group::{self.describe(cmd, network)}\n")
         threads = [
             threading.Thread(target=_collect, args=(proc.stdout, out.extend), daemon=True),
             threading.Thread(target=self._collect_stderr, args=(proc.stderr, errs, relay), daemon=True),
@@ -146,6 +149,8 @@ class Git:
             raise
         for thread in threads:
             thread.join()
+        if group:
+            _echo("::endgroup::\n")
         return _Raw(returncode, bytes(out), self.credentials.redact(errs.decode("utf-8", "replace")))
 
     def _collect_stderr(self, stream: IO[bytes], sink: bytearray, relay: bool) -> None:
