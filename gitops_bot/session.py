@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +114,3 @@ class Session:
 
     def manifests(self, env: Environment, commit: str) -> list[Manifest]:
         return [Manifest.parse(f.path, f.data) for f in self.ws.read_files(commit, env.path)]
-
-
-def describe_envs(envs: Sequence[Environment]) -> str:
-    return ", ".join(e.name for e in envs)

@@ -33,27 +33,22 @@ def canary_start(ctx: click.Context, /, env: str, images: tuple[str, ...], weigh
     _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr)))
 
 
-@canary_group.command("promote")
-@click.option("--env", "env", required=True, metavar="ENV")
-@click.option("--image", "images", multiple=True, metavar="NAME", help="Only these images. Repeatable.")
-@delivery_option
-@pr_options
-@global_options
-@click.pass_context
-def canary_promote(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
-                   **pr: Any) -> None:
-    """Move each enabled canary's tag into the stable image.tag and disable the canary."""
-    _run(ctx, CanaryRequest(env, "promote", images, None, delivery, pr_overrides(**pr)))
+def _finish_command(action: str, doc: str) -> click.Command:
+    """`canary promote` and `canary abort`: same options, different action."""
+
+    @click.option("--env", "env", required=True, metavar="ENV")
+    @click.option("--image", "images", multiple=True, metavar="NAME", help="Only these images. Repeatable.")
+    @delivery_option
+    @pr_options
+    @global_options
+    @click.pass_context
+    def command(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
+                **pr: Any) -> None:
+        _run(ctx, CanaryRequest(env, action, images, None, delivery, pr_overrides(**pr)))
+
+    command.__doc__ = doc
+    return canary_group.command(action)(command)
 
 
-@canary_group.command("abort")
-@click.option("--env", "env", required=True, metavar="ENV")
-@click.option("--image", "images", multiple=True, metavar="NAME", help="Only these images. Repeatable.")
-@delivery_option
-@pr_options
-@global_options
-@click.pass_context
-def canary_abort(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
-                 **pr: Any) -> None:
-    """Disable the canary (canary.enabled false); the stable tag stays."""
-    _run(ctx, CanaryRequest(env, "abort", images, None, delivery, pr_overrides(**pr)))
+_finish_command("promote", "Move each enabled canary's tag into the stable image.tag and disable the canary.")
+_finish_command("abort", "Disable the canary (canary.enabled false); the stable tag stays.")
