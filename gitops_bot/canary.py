@@ -12,7 +12,7 @@ from gitops_bot.deliver import Proposal, deliver, planned
 from gitops_bot.errors import ManifestError, UsageError
 from gitops_bot.images import Wanted, matches
 from gitops_bot.manifests import ImageRef, Manifest, Site, find_refs
-from gitops_bot.message import compose, subject_for
+from gitops_bot.message import CANARY_TRAILER, compose, subject_for
 from gitops_bot.plan import Change, Plan
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
@@ -87,8 +87,8 @@ def plan_canary(manifests: Sequence[Manifest], request: CanaryRequest, wanted: l
             ref = block.ref
             file_edits = edits.setdefault(manifest.path, [])
 
-            def change(old: str, new: str, ref: ImageRef = ref) -> None:
-                changes.append(Change(ref.file, ref.line, ref.kind, ref.name, ref.repository, old, new))
+            def change(old: str, new: str, line: int, ref: ImageRef = ref) -> None:
+                changes.append(Change(ref.file, line, ref.kind, ref.name, ref.repository, old, new))
 
             if request.action == "start":
                 want = next((w for w in wanted if matches(w.name, ref.repository, aliases)), None)
@@ -101,10 +101,11 @@ def plan_canary(manifests: Sequence[Manifest], request: CanaryRequest, wanted: l
                     if block.weight is None:
                         raise ManifestError(f"{ref.file}:{ref.line}: canary block has no weight")
                     file_edits.append(Edit(block.weight, str(request.weight), INT))
-                change(block.tag.value, want.version.tag)
+                change(block.tag.value, want.version.tag, block.tag.line)
                 continue
             if names and not any(matches(n, ref.repository, aliases) for n in names):
                 continue
+            found.update(n for n in names if matches(n, ref.repository, aliases))
             if block.enabled.value not in ("true", "True", "TRUE"):
                 continue
             file_edits.append(Edit(block.enabled, "false", BOOL))
@@ -114,11 +115,11 @@ def plan_canary(manifests: Sequence[Manifest], request: CanaryRequest, wanted: l
                 assert ref.tag_site is not None
                 file_edits.append(Edit(ref.tag_site, block.tag.value))
                 file_edits.append(Edit(block.tag, ""))
-                change(str(ref.version), block.tag.value)
-            else:
-                change(block.tag.value, str(ref.version))
+                change(str(ref.version), block.tag.value, ref.line)
+            else:  # abort: traffic goes back to the stable tag
+                change(block.tag.value, str(ref.version), block.enabled.line)
     missing = [n for n in names if n not in found]
-    if request.action == "start" and missing:
+    if missing:
         raise UsageError(f"image {missing[0]!r} has no HelmRelease with a canary block in {request.env}")
     files = {}
     for path, file_edits in edits.items():
@@ -133,14 +134,29 @@ def plan_canary(manifests: Sequence[Manifest], request: CanaryRequest, wanted: l
 def canary(session: Session, request: CanaryRequest) -> WriteResult:
     if request.action == "start" and not request.images:
         raise UsageError("canary start needs --image NAME=TAG")
-    wanted = [Wanted.parse(spec, None) for spec in request.images] if request.action == "start" else []
+    wanted = []
+    if request.action == "start":
+        for spec in request.images:
+            if "=" not in spec:
+                raise UsageError(f"canary start --image {spec!r}: write NAME=TAG (the canary's tag)")
+            want = Wanted.parse(spec, None)
+            if want.version.digest is not None:
+                raise UsageError("canary start takes a tag (canary.image.tag), not a digest")
+            wanted.append(want)
     env, head = session.environment(EnvRequest(request.env))
 
     def build(base: str) -> Proposal:
         plan = plan_canary(session.manifests(env, base), request, wanted, dict(session.config.images))
         subject = subject_for(f"canary-{request.action}", env.name, plan.changes)
         body = [f"Canary weight: {request.weight}%", ""] if request.weight is not None else []
-        return Proposal(plan, compose(subject, env.name, plan.changes, (), body))
+        weight = f" weight {request.weight}" if request.weight is not None else ""
+        extra = [(CANARY_TRAILER, f"{request.action} {c.image} "
+                                  f"{c.new if request.action != 'abort' else c.old}{weight}")
+                 for c in plan.changes]
+        # Only promote moves a stable tag: start and abort switch traffic, they are not deploys.
+        message = compose(subject, env.name, plan.changes, extra, body,
+                          deploy=request.action == "promote")
+        return Proposal(plan, message)
 
     return deliver(session, f"canary {request.action}", env, head, planned(session, build),
                    request.delivery, request.pr)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -15,7 +17,7 @@ from click.core import ParameterSource
 from gitops_bot import __version__
 from gitops_bot.actions import ActionsWriter
 from gitops_bot.credentials import Credentials
-from gitops_bot.errors import GitopsBotError, exit_code_for
+from gitops_bot.errors import GitopsBotError, HealthDegraded, exit_code_for
 from gitops_bot.session import Options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +40,8 @@ def global_options(func: F) -> F:
                      help="The GitOps repository (default: gitops.repository of the config)."),
         click.option("--remote-url", "remote_url", metavar="URL",
                      help="Clone/push URL; the GitHub slug stays --repo."),
-        click.option("--workdir", "workdir", type=click.Path(path_type=Path, file_okay=False),
+        click.option("--workdir", "workdir",
+                     type=click.Path(path_type=Path, file_okay=False, resolve_path=True),
                      help="Reuse a clone in DIR (fetch + reset) instead of a temporary one."),
         click.option("--retries", "retries", type=click.IntRange(0, 100), metavar="N",
                      help="Push attempts after the first rejected one (default 5)."),
@@ -75,7 +78,7 @@ def cli() -> None:
     Let the app repo's ref pick the environment, every alias at one tag:
       gitops-bot bump --ref refs/heads/main --tag "$GITHUB_SHA"
     See the change without writing anything:
-      gitops-bot --dry-run bump --env staging --image api-server=5d6e7f8
+      gitops-bot --dry-run bump --env staging --image kai-api-server=5d6e7f8
 
     Credentials come only from GITOPS_BOT_TOKEN (else GITHUB_TOKEN).
     Exit codes: 0 done, 1 run-time failure, 2 bad input, 3 health degraded.
@@ -112,29 +115,37 @@ def main(argv: list[str] | None = None) -> None:
     credentials = Credentials.from_env()
     actions = ActionsWriter(redact=credentials.redact, stream=sys.stderr)
     actions.mask(credentials.token)
-    verbose = any(a in ("-v", "--verbose") for a in (argv if argv is not None else sys.argv[1:]))
+    args = argv if argv is not None else sys.argv[1:]
+    verbose = any(a in ("-v", "--verbose") for a in args)
+    as_json = "--output=json" in args or ("--output", "json") in itertools.pairwise(args)
     _setup_logging(verbose, credentials.redact)
+
+    def fail(message: str, code: int, result_printed: bool = False) -> NoReturn:
+        click.echo(f"gitops-bot: {message}", err=True)
+        actions.error(message)
+        if as_json and not result_printed:  # scripts get one JSON document on stdout either way
+            click.echo(json.dumps({"error": message.removeprefix("error: "), "exit_code": code}))
+        sys.exit(code)
+
     try:
         cli.main(args=argv, prog_name="gitops-bot", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("gitops-bot: aborted", err=True)
         sys.exit(1)
     except click.ClickException as err:
+        if as_json:
+            fail(f"error: {err.format_message()}", 2)
         err.show()
         actions.error(err.format_message())
         sys.exit(2)
+    except HealthDegraded as err:  # `watch` has printed its result already
+        fail(f"error: {credentials.redact(str(err))}", err.exit_code, result_printed=True)
     except GitopsBotError as err:
-        message = credentials.redact(str(err))
-        click.echo(f"gitops-bot: error: {message}", err=True)
-        actions.error(message)
-        sys.exit(exit_code_for(err))
+        fail(f"error: {credentials.redact(str(err))}", exit_code_for(err))
     except KeyboardInterrupt:
         click.echo("gitops-bot: interrupted", err=True)
         sys.exit(130)
     except Exception as err:  # a bug: one line, no traceback unless -v
         if verbose:
             logging.getLogger("gitops_bot").exception("internal error")
-        message = credentials.redact(f"internal error: {type(err).__name__}: {err}")
-        click.echo(f"gitops-bot: {message}", err=True)
-        actions.error(message)
-        sys.exit(1)
+        fail(credentials.redact(f"internal error: {type(err).__name__}: {err}"), 1)

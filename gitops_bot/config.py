@@ -117,7 +117,10 @@ class Config:
             data = {}
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: the configuration must be a mapping")
-        return _build(data, source)
+        try:
+            return _build(data, source)
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err}") from None
 
     def environment(self, name: str) -> Environment:
         try:

@@ -122,4 +122,4 @@ def _deliver_push(session: Session, command: str, env: Environment, commit: str,
         started = time.monotonic()
         commit = ws.fetch(env.branch)
     raise GitError(f"push to {env.branch!r} kept losing races with other pushers after "
-                   f"{retries + 1} attempts; nothing was written (raise --retries)")
+                   f"{retries + 1} attempt(s); nothing was written (raise --retries)")

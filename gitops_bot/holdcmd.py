@@ -42,6 +42,9 @@ def hold(session: Session, request: HoldRequest) -> WriteResult:
             held = [repo for repo in current if matches(name, repo, session.config.images)]
             if request.reason is not None and not hits:
                 raise UsageError(f"image {name!r} matches no image reference in {env.name}")
+            if request.reason is None and not held:
+                raise UsageError(f"image {name!r} matches no hold in {env.name} "
+                                 f"(held: {', '.join(sorted(current)) or 'none'})")
             repos += hits if request.reason is not None else held
         if request.reason is not None:
             when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -35,7 +35,12 @@ def parse_holds(data: bytes | None) -> dict[str, Hold]:
     try:
         doc = _yaml().load(io.BytesIO(data))
     except YAMLError as err:
-        raise ConfigError(f"{HOLDS_FILE}: invalid YAML: {err}") from None
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{HOLDS_FILE}{line}: invalid YAML: {problem}") from None
+    if doc is not None and not isinstance(doc, Mapping):
+        raise ConfigError(f"{HOLDS_FILE}: must be a mapping with a 'holds' key")
     holds = (doc or {}).get("holds") or {}
     if not isinstance(holds, Mapping):
         raise ConfigError(f"{HOLDS_FILE}: 'holds' must map image repositories to reasons")

@@ -88,6 +88,9 @@ class Wanted:
         name = name.strip()
         if not name or any(c.isspace() for c in name):
             raise UsageError(f"invalid --image {spec!r}: expected NAME=TAG")
+        if ":" in name.rsplit("/", 1)[-1]:  # `repo:tag` typed the docker way
+            repo, _, tag_text = name.rpartition(":")
+            raise UsageError(f"invalid --image {spec!r}: write NAME=TAG, here {repo}={tag_text}")
         tag: str | None = tag_part if sep else None
         if tag is None and digest is None:
             if default_tag is None:

@@ -67,6 +67,7 @@ class ImageRef:
     tag_site: Site | None = None
     digest_site: Site | None = None
     policy: str | None = None
+    policy_only: bool = False  # a bare `:tag` marker: its repository is unknown
     alt_repository: str | None = None  # kustomize: the `name` an entry rewrites
 
     @property
@@ -291,6 +292,7 @@ def _marker_refs(manifest: Manifest, refs: list[ImageRef]) -> list[ImageRef]:
             file=manifest.path, kind=kind, name=name,
             repository=names.get((site.doc, site.path[:-1]), policy),
             version=Version(site.value or None), form="marker-tag", tag_site=site, policy=policy,
+            policy_only=(site.doc, site.path[:-1]) not in names,
         ))
     remaining = [r for r in refs if id(r) not in consumed]
     return sorted(remaining + marked, key=lambda r: r.line)

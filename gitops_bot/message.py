@@ -17,6 +17,7 @@ RUN_TRAILER = "Gitops-Bot-Run"
 REVERTS_TRAILER = "Gitops-Bot-Reverts"
 ROLLBACK_TRAILER = "Gitops-Bot-Rollback-To"
 PROMOTED_TRAILER = "Gitops-Bot-Promoted-From"
+CANARY_TRAILER = "Gitops-Bot-Canary"
 _TRAILER_RE = re.compile(r"^(Gitops-Bot-[A-Za-z-]+):\s*(.*)$")
 _IMAGE_RE = re.compile(r"^(\S+) (\S*) -> (\S+)$")
 
@@ -68,12 +69,19 @@ def compose(
     changes: Sequence[Change],
     extra: Sequence[tuple[str, str]] = (),
     body_lines: Sequence[str] = (),
+    deploy: bool = True,
 ) -> str:
+    """Subject, body (one line per change), trailers. `deploy=False`: the changes are not image
+    deploys (a canary being switched), so no Gitops-Bot-Image trailers are written for them."""
     lines = [subject, ""]
     lines += list(body_lines)
-    lines += [f"- {short_name(c.image)}: {c.old or '(none)'} -> {c.new} ({c.file}:{c.line})" for c in changes]
+    lines += [f"- {short_name(c.image)}: {c.old or '-'} -> {c.new or '-'} ({c.file}:{c.line})"
+              for c in changes]
+    if lines[-1] == "":
+        lines.pop()
     trailers = [(ENV_TRAILER, env)]
-    trailers += [(IMAGE_TRAILER, f"{m.image} {m.old or '-'} -> {m.new}") for m in moves(changes)]
+    if deploy:
+        trailers += [(IMAGE_TRAILER, f"{m.image} {m.old or '-'} -> {m.new}") for m in moves(changes)]
     trailers += list(extra)
     trailers += run_context()
     lines += ["", *(f"{k}: {v}" for k, v in trailers)]

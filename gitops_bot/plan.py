@@ -78,6 +78,9 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
     claimed: dict[int, Wanted] = {}
     for want in wanted:
         hits = [r for r in refs if _ref_matches(want.name, r, rules.aliases)]
+        # A Flux image policy moves all its setters together: no half-updated policy.
+        policies = {r.policy for r in hits if r.policy}
+        hits += [r for r in refs if r.policy in policies and r not in hits]
         if not hits:
             if not rules.allow_missing:
                 raise UsageError(f"image {want.name!r} matches no image reference in the environment")
@@ -115,10 +118,11 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
 
 
 def _ref_matches(name: str, ref: ImageRef, aliases: Mapping[str, str]) -> bool:
+    """CONTRACT §3: markers by POLICY; other references by repository, last segment or alias."""
     if ref.policy is not None and ref.policy == name:
         return True
-    if ref.form == "marker-tag" and ref.repository == ref.policy:
-        return False  # a bare `:tag` marker is selected by its policy name only
+    if ref.policy_only:
+        return False
     if matches(name, ref.repository, aliases):
         return True
     return ref.alt_repository is not None and matches(name, ref.alt_repository, aliases)

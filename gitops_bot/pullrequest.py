@@ -31,8 +31,12 @@ def pr_branch(env: Environment) -> str:
 def deliver_pull_request(session: Session, command: str, env: Environment, base: str, apply: Applier,
                          options: PullRequestOptions) -> WriteResult:
     """Commit on gitops-bot/ENV (on top of the open PR, else of the base branch) and open/update the PR."""
-    gh = GitHubRepo.connect(session.config.repository, session.credentials.token)
     head_branch = pr_branch(env)
+    if session.options.dry_run and not session.credentials.token:
+        log.warning("dry run without a token: planned on %s, not on an open pull request", env.branch)
+        applied = apply_on(session, env, base, apply)
+        return result_for(session, command, env, base, applied, False, None, head_branch)
+    gh = GitHubRepo.connect(session.config.repository, session.credentials.token)
     ws = session.ws
     for attempt in range(session.options.retries + 1):
         pull = gh.open_pull(head_branch, env.branch)

@@ -55,7 +55,9 @@ def write_result(result: WriteResult, options: Options, actions: ActionsWriter) 
                    err=True)
     for skip in result.skipped:
         click.echo(f"skipped {skip.image}: {skip.reason}", err=True)
-    if not result.changed:
+    if not result.changed and result.skipped and not result.changes:
+        click.echo(f"{result.environment}: nothing to commit, every requested image was skipped", err=True)
+    elif not result.changed:
         click.echo(f"{result.environment}: already up to date, nothing to commit", err=True)
     elif result.dry_run:
         click.echo(f"{result.environment}: dry run, nothing written", err=True)

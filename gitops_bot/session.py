@@ -84,7 +84,7 @@ class Session:
             env = None
         commit = self.ws.fetch(env.branch) if env else self.ws.fetch_default()
         if not self._explicit and not self._repo_config_read:
-            self._load_repo_config(commit)
+            self._load_repo_config(commit, env.branch if env else "the default branch")
             picked = request.pick(self.config)
             if env is None or picked.branch != env.branch:
                 commit = self.ws.fetch(picked.branch)
@@ -92,7 +92,8 @@ class Session:
         assert env is not None
         return env, commit
 
-    def _load_repo_config(self, commit: str) -> None:
+    def _load_repo_config(self, commit: str, branch: str) -> None:
+        """The repository's own config, read from the branch the defaults (or HEAD) point at."""
         self._repo_config_read = True
         data = self.ws.read_file(commit, CONFIG_FILE)
         if data is None:
@@ -100,8 +101,8 @@ class Session:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ConfigError(f"{CONFIG_FILE}: not UTF-8 text") from None
-        repo_cfg = Config.from_text(text, CONFIG_FILE)
+            raise ConfigError(f"{CONFIG_FILE} (on {branch}): not UTF-8 text") from None
+        repo_cfg = Config.from_text(text, f"{CONFIG_FILE} (on {branch})")
         log.info("using %s from the GitOps repository", CONFIG_FILE)
         self.config = repo_cfg.with_overrides(repository=self.options.repo, url=None)
 
@@ -113,4 +114,8 @@ class Session:
         self.ws.checkout(commit, env.branch, [env.path, BOT_DIR])
 
     def manifests(self, env: Environment, commit: str) -> list[Manifest]:
-        return [Manifest.parse(f.path, f.data) for f in self.ws.read_files(commit, env.path)]
+        files = self.ws.read_files(commit, env.path)
+        if not files and self.ws.read_file(commit, env.path) is None:
+            raise UsageError(f"environment {env.name}: path {env.path!r} does not exist on branch "
+                             f"{env.branch!r}")
+        return [Manifest.parse(f.path, f.data) for f in files]

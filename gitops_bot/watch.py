@@ -53,28 +53,31 @@ def probe(url: str, timeout: float) -> str | None:
 
 def watch(request: WatchRequest, check: Callable[[str, float], str | None] = probe,
           sleep: Callable[[float], None] = time.sleep) -> Health:
-    """Run `rounds` rounds of every check; degraded as soon as failures reach the threshold."""
+    """Run `rounds` rounds of every check; degraded once failures reach the threshold after a round.
+
+    `checks` in the result counts rounds, as `--checks` does; `failures` counts failed probes.
+    """
     for url in request.checks:
         if urlsplit(url).scheme not in ("http", "https"):
             raise UsageError(f"--check {url!r}: only http:// and https:// URLs are supported")
     if request.rounds < 1 or request.threshold < 1 or request.interval < 0:
         raise UsageError("--checks and --threshold must be 1 or more, --interval 0 or more")
-    failures, done, failed = 0, 0, []
+    failures, failed = 0, []
     for round_no in range(request.rounds):
         for url in request.checks:
-            done += 1
             reason = check(url, request.timeout)
             if reason is not None:
                 failures += 1
                 failed.append(f"{url}: {reason}")
-                log.warning("health check %d/%d failed: %s: %s", round_no + 1, request.rounds, url, reason)
-            if failures >= request.threshold:
-                return Health(request.env, "degraded", done, failures, failed=tuple(failed))
+                log.warning("health check round %d/%d failed: %s: %s", round_no + 1, request.rounds, url,
+                            reason)
+        if failures >= request.threshold:
+            return Health(request.env, "degraded", round_no + 1, failures, failed=tuple(failed))
         if round_no + 1 < request.rounds:
             sleep(request.interval)
-    return Health(request.env, "healthy", done, failures, failed=tuple(failed))
+    return Health(request.env, "healthy", request.rounds, failures, failed=tuple(failed))
 
 
 def summarize(health: Health, checks: Sequence[str]) -> str:
-    return (f"{health.environment}: {health.status} after {health.checks} checks of {len(checks)} "
-            f"URL(s), {health.failures} failure(s); action: {health.action}")
+    return (f"{health.environment}: {health.status} after {health.checks} round(s) of checks of "
+            f"{len(checks)} URL(s), {health.failures} failure(s); action: {health.action}")

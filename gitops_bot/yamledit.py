@@ -31,6 +31,15 @@ _NON_STRING = re.compile(
     | = | <<
     """
 )
+# What go-yaml (Helm, kustomize) resolves after dropping underscores: any-case radix prefixes,
+# numbers, and timestamps such as 2024-1-1.
+_GO_NUMBER = re.compile(
+    r"""(?x)
+    [-+]?0[xX][0-9a-fA-F]+ | [-+]?0[oO][0-7]+ | [-+]?0[bB][01]+
+    | [-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?
+    """
+)
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?")
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,10 @@ class Edit:
 
 def needs_quotes(value: str) -> bool:
     """Would a plain scalar with this text reach Helm as something other than a string?"""
-    if value == "" or _NON_STRING.fullmatch(value):
+    if value == "" or _NON_STRING.fullmatch(value) or _TIMESTAMP.fullmatch(value):
         return True
+    if value[0] in "0123456789+-." and _GO_NUMBER.fullmatch(value.replace("_", "")):
+        return True  # go-yaml tries numbers only for plain scalars that start like one
     try:
         loaded = yaml.safe_load(value)
     except yaml.YAMLError:

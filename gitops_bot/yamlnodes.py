@@ -21,7 +21,7 @@ Path = tuple[str | int, ...]
 def compose_all(text: str, filename: str) -> list[yaml.Node]:
     """All documents of `text` (BOM already removed) as node trees; ManifestError with file:line."""
     try:
-        return [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
+        docs = [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or "invalid YAML"
@@ -34,6 +34,34 @@ def compose_all(text: str, filename: str) -> list[yaml.Node]:
         raise ManifestError(f"{filename}:{line}: invalid YAML: {err.reason}") from None
     except yaml.YAMLError as err:
         raise ManifestError(f"{filename}:1: invalid YAML: {err}") from None
+    for doc in docs:
+        _check_unique_keys(doc, filename)
+    return docs
+
+
+def _check_unique_keys(root: yaml.Node, filename: str) -> None:
+    """YAML requires unique keys; parsers disagree on which duplicate wins, so refuse them."""
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            keys: set[str] = set()
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value != "<<":
+                    if k.value in keys:
+                        raise ManifestError(f"{filename}:{k.start_mark.line + 1}: invalid YAML: "
+                                            f"duplicate key {k.value!r}")
+                    keys.add(k.value)
+                stack.append(v)
+        elif isinstance(node, yaml.SequenceNode):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.extend(node.value)
 
 
 def _offset_line(text: str, position: int) -> int:

@@ -10,6 +10,7 @@ from gitops_bot.commands._common import delivery_option, pr_options, pr_override
 
 
 @click.group("canary")
+@global_options
 def canary_group() -> None:
     """Canary releases through the HelmRelease canary: values (start, promote, abort)."""
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import click
 
+from gitops_bot.actions import ActionsWriter
 from gitops_bot.cli import global_options, options
 from gitops_bot.render import emit_json
 
@@ -14,6 +15,7 @@ def environment_command(ctx: click.Context, ref: str) -> None:
     """Print the environment REF deploys to (exit 2 if none). Reads only the configuration."""
     opts = options(ctx)
     env = opts.base_config().environment_for_ref(ref)
+    ActionsWriter().set_outputs({"environment": env.name})
     if opts.output == "json":
         emit_json({"ref": ref, "environment": env.name, "branch": env.branch, "path": env.path,
                    "delivery": env.delivery})

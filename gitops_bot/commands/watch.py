@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import click
@@ -8,10 +9,10 @@ from gitops_bot.actions import ActionsWriter
 from gitops_bot.canary import CanaryRequest, canary
 from gitops_bot.cli import global_options, options
 from gitops_bot.credentials import Credentials
-from gitops_bot.errors import HealthDegraded
+from gitops_bot.errors import GitopsBotError, HealthDegraded, UsageError
 from gitops_bot.render import emit_json
 from gitops_bot.rollback import RollbackRequest, rollback
-from gitops_bot.session import Session
+from gitops_bot.session import EnvRequest, Session
 from gitops_bot.watch import WatchRequest, summarize, watch
 
 
@@ -42,23 +43,40 @@ def watch_command(ctx: click.Context, env: str, checks: tuple[str, ...], rounds:
     """
     opts = options(ctx)
     credentials = Credentials.from_env()
-    health = watch(WatchRequest(env, checks, rounds, interval, threshold))
-    action = on_failure if health.status == "degraded" else on_success
-    if action != "none":
-        with Session(opts, credentials) as session:
-            if action == "rollback":
-                result = rollback(session, RollbackRequest(env, steps=1))
-            else:
-                result = canary(session, CanaryRequest(env, "abort" if action == "abort" else "promote"))
-        health = replace(health, action=action if result.changed else f"{action} (nothing to change)")
+    actions_needed = {on_failure, on_success} - {"none"}
+    with contextlib.ExitStack() as stack:
+        session = None
+        if actions_needed:  # fail fast: config, environment and credentials before the watch window
+            session = stack.enter_context(Session(opts, credentials))
+            target, _ = session.environment(EnvRequest(env))
+            if target.delivery == "pull-request" and not credentials.token and not opts.dry_run:
+                raise UsageError(f"{env} delivers by pull request: the --on-failure/--on-success "
+                                 f"actions need GITOPS_BOT_TOKEN (or GITHUB_TOKEN)")
+        health = watch(WatchRequest(env, checks, rounds, interval, threshold))
+        action = on_failure if health.status == "degraded" else on_success
+        failure: GitopsBotError | None = None
+        if action != "none" and session is not None:
+            try:
+                if action == "rollback":
+                    result = rollback(session, RollbackRequest(env, steps=1))
+                else:
+                    result = canary(session, CanaryRequest(env, "abort" if action == "abort" else "promote"))
+                label = action if result.changed else f"{action} (nothing to change)"
+                if opts.dry_run:
+                    label += " (dry run)"
+            except GitopsBotError as err:
+                failure, label = err, f"{action} failed"
+            health = replace(health, action=label)
     actions = ActionsWriter(redact=credentials.redact)
     actions.set_outputs({"environment": env, "health-status": health.status})
     actions.summary(f"### gitops-bot watch: {env}\n\n{summarize(health, checks)}\n")
     if opts.output == "json":
         emit_json(health.to_json())
     else:
-        for failure in health.failed:
-            click.echo(f"failed: {failure}", err=True)
         click.echo(summarize(health, checks))
     if health.status == "degraded":
-        raise HealthDegraded(f"health degraded: {health.failures} failed checks (threshold {threshold})")
+        extra = f"; the {on_failure} action failed: {failure}" if failure else ""
+        raise HealthDegraded(f"health degraded: {health.failures} failed checks "
+                             f"(threshold {threshold}){extra}")
+    if failure is not None:
+        raise failure

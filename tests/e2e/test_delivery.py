@@ -204,7 +204,7 @@ exit 0""")
     proc = run_bot("--retries", "2", *bump_args(remote, "kai-api-server=5d6e7f8"))
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
-        "gitops-bot: error: push to 'staging' kept losing races with other pushers after 3 attempts; "
+        "gitops-bot: error: push to 'staging' kept losing races with other pushers after 3 attempt(s); "
         "nothing was written (raise --retries)"]
     assert len(counter.read_text().splitlines()) == 3
     assert remote.count("staging") == int(git("rev-list", "--count", before, cwd=remote.bare)) + 3
