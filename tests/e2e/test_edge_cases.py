@@ -1,0 +1,129 @@
+"""Edge cases found in review: each one a behaviour users rely on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import RunBot
+from tests.support.gitrepo import Remote, make_remote
+
+API = "flux/clusters/staging/releases/api-server.yaml"
+
+
+def test_relative_workdir_is_reused(remote: Remote, run_bot: RunBot, tmp_path: Path) -> None:
+    for tag in ("wd1", "wd2"):
+        proc = run_bot("--repo", remote.url, "--workdir", "wd", "bump", "--env", "staging",
+                       "--image", f"kai-api-server={tag}", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "wd" / ".git").is_dir()
+    assert not (tmp_path / "wd" / "wd").exists()
+    assert b"tag: wd2" in remote.show("staging", API)
+
+
+def test_holds_file_that_is_not_a_mapping_is_exit_2(tmp_path: Path, run_bot: RunBot) -> None:
+    remote = make_remote(tmp_path / "r", extra={".gitops-bot/holds.yaml": b"- a\n"})
+    refs = remote.refs()
+    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "kai-api-server=z1")
+    assert proc.returncode == 2
+    assert ".gitops-bot/holds.yaml: must be a mapping" in proc.stderr
+    assert remote.refs() == refs
+
+
+def test_duplicate_keys_are_refused_with_file_and_line(tmp_path: Path, run_bot: RunBot) -> None:
+    path = "flux/clusters/staging/releases/extra.yaml"
+    doc = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: extra\n"
+           b"spec:\n  values:\n    image:\n      repository: ghcr.io/kai-platform/kai-extra\n"
+           b"      tag: a\n      tag: b\n")
+    remote = make_remote(tmp_path / "r", extra={path: doc})
+    refs = remote.refs()
+    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "kai-extra=c")
+    assert proc.returncode == 2
+    assert f"{path}:10: invalid YAML: duplicate key 'tag'" in proc.stderr
+    assert remote.refs() == refs
+
+
+def test_tags_go_yaml_reads_as_numbers_are_quoted(remote: Remote, run_bot: RunBot) -> None:
+    for tag in ("0X1F", "1e_3", "2024-1-1"):
+        assert run_bot("--repo", remote.url, "bump", "--env", "staging", "--image",
+                       f"kai-api-server={tag}").returncode == 0
+        assert f'tag: "{tag}"'.encode() in remote.show("staging", API)
+
+
+def test_a_flux_policy_moves_all_its_setters(tmp_path: Path, run_bot: RunBot) -> None:
+    path = "flux/clusters/staging/config/settings.yaml"
+    doc = (b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n"
+           b'  img: ghcr.io/acme/foo:1.0 # {"$imagepolicy": "flux-system:barpolicy"}\n'
+           b'  t: "1.0" # {"$imagepolicy": "flux-system:barpolicy:tag"}\n')
+    remote = make_remote(tmp_path / "r", extra={path: doc})
+    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "foo=2.0")
+    assert proc.returncode == 0, proc.stderr
+    assert remote.show("staging", path) == doc.replace(b"foo:1.0", b"foo:2.0").replace(b'"1.0"', b'"2.0"')
+
+
+def test_canary_start_is_not_a_deploy(remote: Remote, run_bot: RunBot) -> None:
+    assert run_bot("--repo", remote.url, "bump", "--env", "staging", "--image",
+                   "kai-coordinator=b2").returncode == 0
+    assert run_bot("--repo", remote.url, "canary", "start", "--env", "staging", "--image",
+                   "kai-api-server=can1").returncode == 0
+    message = remote.message("staging")
+    assert "Gitops-Bot-Canary: start ghcr.io/kai-platform/kai-api-server can1" in message
+    assert "Gitops-Bot-Image" not in message
+    deploys = json.loads(run_bot("--repo", remote.url, "--output", "json", "history", "--env",
+                                 "staging").stdout)["deploys"]
+    assert [d["subject"] for d in deploys] == ["deploy(staging): kai-coordinator b2"]
+
+
+def test_unknown_names_in_unhold_and_canary_promote_are_exit_2(remote: Remote, run_bot: RunBot) -> None:
+    refs = remote.refs()
+    proc = run_bot("--repo", remote.url, "unhold", "--env", "staging", "--image", "nosuch")
+    assert proc.returncode == 2 and "matches no hold" in proc.stderr
+    proc = run_bot("--repo", remote.url, "canary", "promote", "--env", "staging", "--image", "nosuch")
+    assert proc.returncode == 2 and "no HelmRelease with a canary block" in proc.stderr
+    assert remote.refs() == refs
+
+
+def test_docker_style_image_gets_a_hint(run_bot: RunBot, remote: Remote) -> None:
+    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "web:1.0")
+    assert proc.returncode == 2
+    assert "write NAME=TAG, here web=1.0" in proc.stderr
+
+
+def test_json_error_document_on_stdout(run_bot: RunBot, remote: Remote) -> None:
+    proc = run_bot("--repo", remote.url, "--output", "json", "bump", "--env", "qa", "--image", "x=1")
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout) == {"error": "unknown environment 'qa' (known: production, staging)",
+                                       "exit_code": 2}
+
+
+def test_environment_command_writes_the_step_output(run_bot: RunBot, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = run_bot("environment", "--ref", "refs/heads/main", env={"GITHUB_OUTPUT": str(out)})
+    assert proc.returncode == 0
+    assert out.read_text() == "environment=production\n"
+
+
+def test_dry_run_of_a_pull_request_environment_needs_no_token(remote: Remote, run_bot: RunBot) -> None:
+    refs = remote.refs()
+    proc = run_bot("--repo", remote.url, "--dry-run", "bump", "--env", "production", "--image",
+                   "kai-api-server=5d6e7f8")
+    assert proc.returncode == 0, proc.stderr
+    assert "+      tag: 5d6e7f8" in proc.stdout
+    assert remote.refs() == refs
+
+
+def test_watch_fails_fast_when_its_action_cannot_run(remote: Remote, run_bot: RunBot) -> None:
+    proc = run_bot("--repo", remote.url, "watch", "--env", "production", "--check", "http://127.0.0.1:9/x",
+                   "--checks", "30", "--interval", "10", "--on-failure", "rollback")
+    assert proc.returncode == 2
+    assert "need GITOPS_BOT_TOKEN" in proc.stderr
+
+
+def test_watch_stays_degraded_when_its_action_fails(remote: Remote, run_bot: RunBot) -> None:
+    proc = run_bot("--repo", remote.url, "--output", "json", "watch", "--env", "staging",
+                   "--check", "http://127.0.0.1:9/closed", "--checks", "1", "--interval", "0",
+                   "--threshold", "1", "--on-failure", "rollback")
+    assert proc.returncode == 3
+    result = json.loads(proc.stdout)
+    assert (result["health_status"], result["action"]) == ("degraded", "rollback failed")
+    assert "the rollback action failed" in proc.stderr
