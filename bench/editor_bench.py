@@ -5,8 +5,9 @@ multi-document) in a temporary folder, then measures, best of R runs:
 
   plan+edit         read every file, Manifest.parse, make_plan for one image found in ~1% of the
                     documents (the plan includes the byte-exact splice and its verification)
-  prefilter         the same, but only files whose bytes contain the image name are parsed
-                    (a plain substring test; it cannot see aliases or marker policy names)
+  prefilter         what `bump` does: only files holding one of plan.needles() (the image's last
+                    segment, its alias's, or a $imagepolicy marker) are parsed; the others are
+                    only checked to be well-formed YAML by libyaml in C (yamlnodes.check_syntax)
   ruamel roundtrip  for comparison: ruamel.yaml round-trip load + dump of a sample of documents
 
     python bench/editor_bench.py                 # 10,000 documents, a table
@@ -31,7 +32,8 @@ from ruamel.yaml import YAML
 
 from gitops_bot.images import Wanted
 from gitops_bot.manifests import Manifest
-from gitops_bot.plan import Rules, make_plan
+from gitops_bot.plan import Rules, make_plan, needles
+from gitops_bot.yamlnodes import check_syntax
 
 T = TypeVar("T")
 TARGET = "kai-bench-target"
@@ -129,14 +131,17 @@ def generate(root: Path, docs: int, seed: int) -> tuple[int, list[str]]:
 
 
 def plan_edit(paths: list[Path], root: Path, prefilter: bool) -> tuple[int, int]:
-    needle = TARGET.encode()
+    """What `bump` does after reading the files (Session.manifests, then make_plan)."""
+    wanted = [Wanted.parse(f"{TARGET}=5d6e7f8", None)]
+    keys = needles(wanted, {})
     manifests = []
     for path in paths:
-        data = path.read_bytes()
-        if prefilter and needle not in data:
+        data, name = path.read_bytes(), path.relative_to(root).as_posix()
+        if prefilter and not any(k in data for k in keys):
+            check_syntax(data, name)  # a malformed file still stops the run
             continue
-        manifests.append(Manifest.parse(path.relative_to(root).as_posix(), data))
-    plan = make_plan(manifests, [Wanted.parse(f"{TARGET}=5d6e7f8", None)], Rules())
+        manifests.append(Manifest.parse(name, data))
+    plan = make_plan(manifests, wanted, Rules())
     return len(plan.changes), len(plan.files)
 
 

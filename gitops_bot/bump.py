@@ -11,7 +11,7 @@ from gitops_bot.errors import UsageError
 from gitops_bot.holds import read_holds
 from gitops_bot.images import Wanted, validate_tag
 from gitops_bot.message import compose, subject_for
-from gitops_bot.plan import Rules, make_plan
+from gitops_bot.plan import Rules, make_plan, needles
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 
@@ -67,7 +67,8 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
             allow_downgrade=request.allow_downgrade, allow_missing=request.allow_missing,
             holds=read_holds(session.ws, base), force=request.force,
         )
-        plan = make_plan(session.manifests(env, base), wanted, rules)
+        manifests = session.manifests(env, base, needles(wanted, session.config.images))
+        plan = make_plan(manifests, wanted, rules)
         subject = subject_for("deploy", env.name, plan.changes)
         if request.message:
             subject = render_template(request.message, env.name, subject)

@@ -10,7 +10,7 @@ import semver
 
 from gitops_bot.errors import ManifestError, PolicyError, UsageError
 from gitops_bot.images import ImageString, Version, Wanted, matches
-from gitops_bot.manifests import ImageRef, Manifest, find_refs
+from gitops_bot.manifests import MARKER, ImageRef, Manifest, find_refs
 from gitops_bot.yamledit import Edit, splice
 
 
@@ -62,6 +62,20 @@ class Rules:
     allow_missing: bool = False
     holds: Mapping[str, str] = field(default_factory=dict)  # image repository -> reason
     force: bool = False
+
+
+def needles(wanted: Iterable[Wanted], aliases: Mapping[str, str]) -> tuple[bytes, ...]:
+    """Byte strings one of which every file holding a matching reference must contain.
+
+    A match by repository, last segment or alias implies the last path segment of the name (or of
+    its alias) in the text; a match by marker implies a marker. See `_ref_matches`.
+    """
+    out = {MARKER.encode()}
+    for want in wanted:
+        for name in (want.name, aliases.get(want.name)):
+            if name:
+                out.add(name.rsplit("/", 1)[-1].encode())
+    return tuple(sorted(out))
 
 
 def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:

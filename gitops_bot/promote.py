@@ -12,7 +12,7 @@ from gitops_bot.errors import UsageError
 from gitops_bot.holds import read_holds
 from gitops_bot.images import Version, Wanted, matches
 from gitops_bot.message import PROMOTED_TRAILER, compose, subject_for
-from gitops_bot.plan import Rules, Skip, environment_refs, make_plan
+from gitops_bot.plan import Rules, Skip, environment_refs, make_plan, needles
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import versions
@@ -56,7 +56,7 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
     def build(base: str) -> Proposal:
         rules = Rules(aliases={}, policy=session.config.policy, allow_downgrade=request.allow_downgrade,
                       holds=read_holds(session.ws, base), force=request.force)
-        plan = make_plan(session.manifests(env, base), wanted, rules)
+        plan = make_plan(session.manifests(env, base, needles(wanted, {})), wanted, rules)
         plan = replace(plan, skipped=plan.skipped + tuple(ambiguous))
         subject = subject_for(f"promote({source.name}->{env.name})", env.name, plan.changes)
         subject = subject.replace(f"({env.name}):", ":", 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from gitops_bot.credentials import Credentials
 from gitops_bot.errors import ConfigError, UsageError
 from gitops_bot.manifests import Manifest
 from gitops_bot.workspace import Workspace, remote_url
+from gitops_bot.yamlnodes import check_syntax
 
 log = logging.getLogger("gitops_bot")
 BOT_DIR = ".gitops-bot"
@@ -113,9 +115,21 @@ class Session:
     def checkout(self, env: Environment, commit: str) -> None:
         self.ws.checkout(commit, env.branch, [env.path, BOT_DIR])
 
-    def manifests(self, env: Environment, commit: str) -> list[Manifest]:
+    def manifests(self, env: Environment, commit: str,
+                  needles: Sequence[bytes] | None = None) -> list[Manifest]:
+        """The environment's YAML files at `commit`, parsed.
+
+        With `needles`, a file that contains none of them cannot hold what the command looks for:
+        it is only checked to be well-formed YAML (a malformed file still stops the run), not parsed.
+        """
         files = self.ws.read_files(commit, env.path)
         if not files and self.ws.read_file(commit, env.path) is None:
             raise UsageError(f"environment {env.name}: path {env.path!r} does not exist on branch "
                              f"{env.branch!r}")
-        return [Manifest.parse(f.path, f.data) for f in files]
+        out = []
+        for f in files:
+            if needles is None or any(n in f.data for n in needles):
+                out.append(Manifest.parse(f.path, f.data))
+            else:
+                check_syntax(f.data, f.path)
+        return out

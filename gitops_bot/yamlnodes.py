@@ -64,6 +64,28 @@ def _check_unique_keys(root: yaml.Node, filename: str) -> None:
             stack.extend(node.value)
 
 
+def check_syntax(data: bytes, filename: str) -> None:
+    """Well-formedness only (libyaml's parser in C, no Python objects): ~10x cheaper than composing.
+
+    For files a command only has to prove valid, not read. Without libyaml, compose instead.
+    """
+    try:
+        from yaml._yaml import CParser
+    except ImportError:  # pragma: no cover - PyYAML built without libyaml
+        compose_all(data.decode("utf-8", "replace"), filename)
+        return
+    try:
+        CParser(data).raw_parse()
+    except yaml.YAMLError:  # the slow path words the error with file:line
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = data[: err.start].count(b"\n") + 1
+            raise ManifestError(f"{filename}:{line}: not UTF-8 text") from None
+        compose_all(text.removeprefix("\ufeff"), filename)
+        raise ManifestError(f"{filename}:1: invalid YAML") from None
+
+
 def _offset_line(text: str, position: int) -> int:
     """The line of a reader error; libyaml counts its position in UTF-8 bytes, PyYAML in characters."""
     if _Loader is yaml.SafeLoader:
