@@ -100,7 +100,7 @@ def test_canary_start_needs_a_canary_block(remote: Remote, run_bot: RunBot) -> N
 class _Health(http.server.BaseHTTPRequestHandler):
     statuses: list[int] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         code = self.statuses.pop(0) if self.statuses else 200
         self.send_response(code)
         self.end_headers()
