@@ -89,7 +89,7 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
     edits: dict[str, dict[int, Edit]] = {}
     changes: list[Change] = []
     skipped: list[Skip] = []
-    claimed: dict[int, Wanted] = {}
+    claimed: dict[tuple[str, int], Wanted] = {}  # (file, scalar offset): a YAML alias repeats a node
     for want in wanted:
         hits = [r for r in refs if _ref_matches(want.name, r, rules.aliases)]
         # A Flux image policy moves all its setters together: no half-updated policy.
@@ -106,14 +106,17 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
                 skipped.append(Skip(repo, f"held: {_held(_first(hits, repo), rules)}"))
             hits = [r for r in hits if r.repository not in held]
         for ref in hits:
-            other = claimed.setdefault(id(ref), want)
-            if other is not want:
+            site = ref.string_site or ref.tag_site or ref.digest_site
+            assert site is not None
+            other = claimed.get((ref.file, site.start))
+            claimed[(ref.file, site.start)] = want
+            if other is not None:
                 if other.version != want.version:
                     raise UsageError(
                         f"images {other.name!r} and {want.name!r} both select {ref.repository} "
                         f"with different tags"
                     )
-                continue  # already planned under the other name: one change, listed once
+                continue  # already planned (another name, or the same node through an alias): listed once
             new_version, ref_edits = _ref_edits(ref, want.version)
             if new_version == ref.version:
                 continue

@@ -115,7 +115,11 @@ def dig(node: yaml.Node | None, *keys: str) -> yaml.Node | None:
 
 
 def walk_scalars(node: yaml.Node, path: Path = ()) -> Iterator[tuple[Path, yaml.ScalarNode]]:
-    """Every scalar value of a tree with its path (mapping keys by value, sequence items by index)."""
+    """Every scalar value of a tree with its path (mapping keys by value, sequence items by index).
+
+    In document order, so that a node repeated through an alias is reported at its anchor, where
+    the locator finds it first.
+    """
     stack: list[tuple[Path, yaml.Node]] = [(path, node)]
     seen: set[int] = set()
     while stack:
@@ -126,10 +130,10 @@ def walk_scalars(node: yaml.Node, path: Path = ()) -> Iterator[tuple[Path, yaml.
             continue
         elif isinstance(cur, yaml.MappingNode):
             seen.add(id(cur))
-            for i, (k, v) in enumerate(cur.value):
+            for i, (k, v) in reversed(list(enumerate(cur.value))):
                 key = k.value if isinstance(k, yaml.ScalarNode) else f"<key {i}>"
                 stack.append(((*here, key), v))
         elif isinstance(cur, yaml.SequenceNode):
             seen.add(id(cur))
-            for i, v in enumerate(cur.value):
+            for i, v in reversed(list(enumerate(cur.value))):
                 stack.append(((*here, i), v))
