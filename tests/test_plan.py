@@ -173,14 +173,9 @@ def test_production_is_planned_from_its_own_tree() -> None:
 
 
 def test_a_node_repeated_through_an_alias_is_edited_once_and_listed_once() -> None:
-    from gitops_bot.images import Wanted as _Wanted
-    from gitops_bot.manifests import Manifest as _Manifest
-    from gitops_bot.plan import Rules as _Rules
-    from gitops_bot.plan import make_plan as _make_plan
-
     src = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: a}\nspec:\n"
            b"  values:\n    image: &img\n      repository: ghcr.io/x/api\n      tag: \"1\"\n"
            b"    sidecar:\n      image: *img\n")
-    plan = _make_plan([_Manifest.parse("a.yaml", src)], [_Wanted.parse("api=2", None)], _Rules())
+    plan = make_plan([Manifest.parse("a.yaml", src)], [Wanted.parse("api=2", None)], Rules())
     assert len(plan.changes) == 1
     assert plan.files["a.yaml"] == src.replace(b'tag: "1"', b'tag: "2"')
