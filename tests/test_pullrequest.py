@@ -215,3 +215,48 @@ def test_nothing_to_change_reports_existing_pr_with_operation_none(gh: GitHubMoc
     assert result["changed"] is False
     assert result["pull_request"] is None
     assert "gitops-bot/production" not in remote.refs()
+
+
+def test_promote_staging_to_production_opens_a_pull_request(gh: GitHubMock, invoke: Invoke,
+                                                             remote: Remote) -> None:
+    from tests.support.gitrepo import git
+
+    scratch = remote.scratch
+    git("fetch", "-q", "origin", "staging", cwd=scratch)
+    git("checkout", "-q", "-B", "staging", "FETCH_HEAD", cwd=scratch)
+    release = scratch / "flux/clusters/staging/releases/api-server.yaml"
+    release.write_bytes(release.read_bytes().replace(b"tag: 1a2b3c4", b"tag: 5d6e7f8"))
+    git("commit", "-qam", "deploy api-server to staging", cwd=scratch)
+    git("push", "-q", "origin", "HEAD:refs/heads/staging", cwd=scratch)
+    staging_head = remote.head("staging")
+    main_before = remote.head("main")
+    gh.repo()
+    gh.list_open([])
+    gh.create(11)
+    code, out, err = invoke("promote", "--from", "staging", "--to", "production", "--image", "kai-api-server")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["pull_request"]["operation"] == "created"
+    assert [(c["from"], c["to"]) for c in result["changes"]] == [("0f9e8d7", "5d6e7f8")]
+    assert remote.head("main") == main_before
+    message = remote.message("gitops-bot/production")
+    assert f"Gitops-Bot-Promoted-From: staging@{staging_head}" in message
+    body = GitHubMock.body(gh.calls("POST", "/pulls")[0])
+    assert body["base"] == "main"
+    assert "| kai-api-server | `0f9e8d7` | `5d6e7f8` |" in body["body"]
+
+
+def test_production_revert_goes_through_the_pull_request(gh: GitHubMock, invoke: Invoke, remote: Remote) -> None:
+    path = "flux/clusters/production/releases/coordinator.yaml"
+    bad = remote.commit_file("main", path, remote.show("main", path).replace(b'"0f9e8d7"', b'"bad1"'),
+                             "hotfix by hand")
+    gh.repo()
+    gh.list_open([])
+    gh.create(12)
+    code, out, err = invoke("revert", bad, "--env", "production")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["pull_request"]["number"] == 12
+    assert remote.head("main") == bad  # production itself moves only when the PR is merged
+    assert b'"0f9e8d7"' in remote.show("gitops-bot/production", path)
+    assert f"Gitops-Bot-Reverts: {bad}" in remote.message("gitops-bot/production")
