@@ -11,12 +11,22 @@ from gitops_bot.session import EnvRequest, Session
 
 
 @click.command("history")
-@click.option("--env", "env", required=True, metavar="ENV")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N")
+@click.option("--env", "env", required=True, metavar="ENV", help="Environment whose deploys to list.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N",
+              help="How many deploys, newest first.")
 @global_options
 @click.pass_context
 def history_command(ctx: click.Context, env: str, limit: int) -> None:
-    """The deploys of an environment, newest first, with the image changes of each."""
+    """The deploys of an environment, newest first, with the image changes of each.
+
+    A deploy is a commit on the environment's branch that changed an image reference: its
+    Gitops-Bot-* trailers are read, and hand-made commits are diffed. The shallow clone is deepened
+    only as far as needed.
+
+    \b
+    Example:
+      gitops-bot history --env production --limit 5
+    """
     opts = options(ctx)
     with Session(opts, Credentials.from_env()) as session:
         environment, head = session.environment(EnvRequest(env))

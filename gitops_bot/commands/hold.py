@@ -8,8 +8,8 @@ from gitops_bot.holdcmd import HoldRequest, hold
 
 
 @click.command("hold")
-@click.option("--env", "env", required=True, metavar="ENV")
-@click.option("--image", "images", multiple=True, required=True, metavar="NAME", help="Repeatable.")
+@click.option("--env", "env", required=True, metavar="ENV", help="Environment whose branch holds the pin.")
+@click.option("--image", "images", multiple=True, required=True, metavar="NAME", help="Image to hold. Repeatable.")
 @click.option("--reason", required=True, metavar="TEXT", help="Why; shown when bump skips the image.")
 @delivery_option
 @global_options
@@ -21,8 +21,9 @@ def hold_command(ctx: click.Context, env: str, images: tuple[str, ...], reason: 
 
 
 @click.command("unhold")
-@click.option("--env", "env", required=True, metavar="ENV")
-@click.option("--image", "images", multiple=True, required=True, metavar="NAME", help="Repeatable.")
+@click.option("--env", "env", required=True, metavar="ENV", help="Environment whose branch holds the pin.")
+@click.option("--image", "images", multiple=True, required=True, metavar="NAME",
+              help="Held image to release. Repeatable.")
 @delivery_option
 @global_options
 @click.pass_context

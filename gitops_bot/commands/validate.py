@@ -11,7 +11,8 @@ from gitops_bot.validate import check_files
 
 
 @click.command("validate")
-@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only these environments (default: all).")
+@click.option("--env", "envs", multiple=True, metavar="ENV",
+              help="Only this environment (repeatable; default: all).")
 @global_options
 @click.pass_context
 def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
