@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gitops_bot.plan import Change, Skip
@@ -35,7 +34,6 @@ class WriteResult:
     pull_request: PullRequestInfo | None = None
     diff: str = ""
     changed_files: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -52,5 +50,4 @@ class WriteResult:
             "commit": self.commit,
             "branch": self.branch,
             "pull_request": self.pull_request.to_json() if self.pull_request else None,
-            **self.extra,
         }

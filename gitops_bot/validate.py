@@ -44,7 +44,7 @@ def _key_line(mapping: yaml.Node, key: str) -> int:
     return _line(mapping)
 
 
-def check_files(files: Sequence[RepoFile], env_path: str) -> tuple[list[Problem], int]:
+def check_files(files: Sequence[RepoFile]) -> tuple[list[Problem], int]:
     """Problems of every file, and how many documents were checked."""
     problems: list[Problem] = []
     manifests: list[Manifest] = []

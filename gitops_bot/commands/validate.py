@@ -25,7 +25,7 @@ def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
                                                      next(iter(session.config.environments))))
         for name in envs or tuple(session.config.environments):
             env, commit = (first, head) if name == first.name else session.other_environment(name)
-            problems, docs = check_files(session.ws.read_files(commit, env.path), env.path)
+            problems, docs = check_files(session.ws.read_files(commit, env.path))
             problems_total += len(problems)
             report[name] = {"documents": docs, "problems": [p.to_json() for p in problems]}
             if opts.output != "json":
