@@ -33,7 +33,8 @@ class ActionsWriter:
         return self.environ.get("GITHUB_ACTIONS") == "true"
 
     def _out(self) -> TextIO:
-        return self.stream or sys.stdout
+        # stderr: the runner reads workflow commands there too, and stdout stays one JSON document
+        return self.stream or sys.stderr
 
     def mask(self, secret: str | None) -> None:
         if secret and self.active:

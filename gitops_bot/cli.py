@@ -92,15 +92,24 @@ def _register() -> None:
         cli.add_command(command)
 
 
-def _setup_logging(verbose: bool, redact: Callable[[str], str]) -> None:
+def _setup_logging(verbose: bool, redact: Callable[[str], str], actions: ActionsWriter) -> None:
+    """Logs go to stderr, redacted; inside GitHub Actions, warnings also become ::warning:: lines."""
+
     class Redacting(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
             return redact(super().format(record))
+
+    class Annotating(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            actions.warning(record.getMessage())
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Redacting("gitops-bot: %(message)s"))
     root = logging.getLogger("gitops_bot")
     root.handlers[:] = [handler]
+    if actions.active:
+        annotations = Annotating(logging.WARNING)
+        root.addHandler(annotations)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     root.propagate = False
 
@@ -113,12 +122,12 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _terminate)
     _register()
     credentials = Credentials.from_env()
-    actions = ActionsWriter(redact=credentials.redact, stream=sys.stderr)
+    actions = ActionsWriter(redact=credentials.redact)
     actions.mask(credentials.token)
     args = argv if argv is not None else sys.argv[1:]
     verbose = any(a in ("-v", "--verbose") for a in args)
     as_json = "--output=json" in args or ("--output", "json") in itertools.pairwise(args)
-    _setup_logging(verbose, credentials.redact)
+    _setup_logging(verbose, credentials.redact, actions)
 
     def fail(message: str, code: int, result_printed: bool = False) -> NoReturn:
         click.echo(f"gitops-bot: {message}", err=True)

@@ -45,6 +45,8 @@ def write_result(result: WriteResult, options: Options, actions: ActionsWriter) 
         "pull-request-operation": pr.operation if pr else "",
     })
     actions.summary(_summary(result))
+    for skip in result.skipped:
+        actions.warning(f"{result.environment}: skipped {skip.image}: {skip.reason}")
     if options.output == "json":
         emit_json(result.to_json())
         return

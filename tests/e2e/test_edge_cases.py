@@ -127,3 +127,17 @@ def test_watch_stays_degraded_when_its_action_fails(remote: Remote, run_bot: Run
     result = json.loads(proc.stdout)
     assert (result["health_status"], result["action"]) == ("degraded", "rollback failed")
     assert "the rollback action failed" in proc.stderr
+
+
+def test_inside_actions_skips_are_warnings_and_stdout_stays_json(remote: Remote, run_bot: RunBot) -> None:
+    assert run_bot("--repo", remote.url, "hold", "--env", "staging", "--image", "kai-api-server",
+                   "--reason", "incident 7").returncode == 0
+    token = "ghs_actions_token_abc"
+    proc = run_bot("--repo", remote.url, "--output", "json", "bump", "--env", "staging",
+                   "--image", "kai-api-server=9", "--image", "kai-coordinator=9",
+                   env={"GITHUB_ACTIONS": "true", "GITOPS_BOT_TOKEN": token})
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["skipped"][0]["reason"].startswith("held: incident 7")
+    assert "::warning::staging: skipped ghcr.io/kai-platform/kai-api-server: held: incident 7" in proc.stderr
+    assert proc.stderr.count(token) == 1  # only in the ::add-mask:: line
+    assert f"::add-mask::{token}" in proc.stderr
