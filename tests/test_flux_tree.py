@@ -58,13 +58,15 @@ CANARY_BLOCK = {
 
 
 def expected_flux_objects() -> set[tuple[str, str, str, str]]:
-    """(apiVersion, kind, namespace, name) of every Flux object one environment must build to."""
+    """(apiVersion, kind, namespace, name) of every object one environment must build to."""
     objects = {
         ("source.toolkit.fluxcd.io/v1", "GitRepository", "flux-system", "flux-system"),
         ("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "flux-system", "flux-system"),
         ("source.toolkit.fluxcd.io/v1", "HelmRepository", "flux-system", "kai-charts"),
         ("source.toolkit.fluxcd.io/v1", "HelmRepository", "flux-system", "bitnami"),
         ("helm.toolkit.fluxcd.io/v2", "HelmRelease", "kai", "redis"),
+        ("v1", "Namespace", None, "kai"),
+        ("v1", "Namespace", None, "kai-ml"),
     }
     objects |= {
         ("helm.toolkit.fluxcd.io/v2", "HelmRelease", ns, name) for name, (ns, _) in KAI_SERVICES.items()
