@@ -13,12 +13,13 @@ from gitops_bot.errors import ManifestError, UsageError
 from gitops_bot.images import Wanted, matches
 from gitops_bot.manifests import ImageRef, Manifest, Site, find_refs
 from gitops_bot.message import CANARY_TRAILER, compose, subject_for
-from gitops_bot.plan import Change, Plan
+from gitops_bot.plan import Change, Plan, apply_edits
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
-from gitops_bot.yamledit import Edit, splice
+from gitops_bot.yamledit import Edit
 from gitops_bot.yamlnodes import dig
 
+STABLE_TAG = ("spec", "values", "image", "tag")
 BOOL = "tag:yaml.org,2002:bool"
 INT = "tag:yaml.org,2002:int"
 
@@ -54,9 +55,10 @@ def canary_blocks(manifest: Manifest) -> list[_Block]:
     out = []
     for ref in find_refs(manifest):
         site = ref.tag_site
-        if ref.kind != "HelmRelease" or ref.form != "values" or site is None:
+        # one block per HelmRelease: the chart's stable image is spec.values.image (CONTRACT §7)
+        if ref.kind != "HelmRelease" or ref.form != "values" or site is None or site.path != STABLE_TAG:
             continue
-        values = tuple(str(p) for p in site.path[: site.path.index("values") + 1])
+        values = ("spec", "values")
         doc = manifest.docs[site.doc]
         if dig(doc, *values, "canary") is None:
             continue
@@ -121,14 +123,9 @@ def plan_canary(manifests: Sequence[Manifest], request: CanaryRequest, wanted: l
     missing = [n for n in names if n not in found]
     if missing:
         raise UsageError(f"image {missing[0]!r} has no HelmRelease with a canary block in {request.env}")
-    files = {}
-    for path, file_edits in edits.items():
-        if file_edits:
-            m = by_file[path]
-            files[path] = m.encode(splice(m, file_edits))
-    before = {p: by_file[p].encode(by_file[p].text) for p in files}
-    changed = {p: b for p, b in files.items() if b != before[p]}
-    return Plan(tuple(changes) if changed else (), (), changed, {p: before[p] for p in changed})
+    files = apply_edits(manifests, {path: {e.site.start: e for e in es} for path, es in edits.items()})
+    changed = {p: b for p, b in files.items() if b != by_file[p].encode(by_file[p].text)}
+    return Plan(tuple(changes) if changed else (), (), changed)
 
 
 def canary(session: Session, request: CanaryRequest) -> WriteResult:

@@ -72,11 +72,13 @@ class GitHubRepo:
         repo = call(lambda: client.get_repo(slug), f"read repository {slug}", slug)
         return cls(slug, repo)
 
-    def open_pull(self, head_branch: str, base: str) -> PullRequest | None:
+    def pulls(self, head_branch: str, base: str, state: str) -> list[PullRequest]:
         owner = self.slug.split("/")[0]
-        pulls = call(lambda: list(self.repo.get_pulls(state="open", head=f"{owner}:{head_branch}",
-                                                      base=base)),
-                     f"list pull requests from {head_branch}", self.slug)
+        return call(lambda: list(self.repo.get_pulls(state=state, head=f"{owner}:{head_branch}", base=base)),
+                    f"list {state} pull requests from {head_branch}", self.slug)
+
+    def open_pull(self, head_branch: str, base: str) -> PullRequest | None:
+        pulls = self.pulls(head_branch, base, "open")
         return pulls[0] if pulls else None
 
 

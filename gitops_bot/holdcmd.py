@@ -56,7 +56,7 @@ def hold(session: Session, request: HoldRequest) -> WriteResult:
         files = {HOLDS_FILE: new} if new is not None else {}
         subject = f"{verb}({env.name}): {', '.join(sorted(set(repos))) or 'nothing'}"
         body = [f"Reason: {request.reason}", ""] if request.reason else []
-        plan = Plan(files=files, before={HOLDS_FILE: old or b""} if files else {})
+        plan = Plan(files=files)
         return Proposal(plan, compose(subject, env.name, (), (), body))
 
     return deliver(session, verb, env, head, planned(session, build), request.delivery)

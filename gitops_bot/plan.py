@@ -45,7 +45,6 @@ class Plan:
     changes: tuple[Change, ...] = ()
     skipped: tuple[Skip, ...] = ()
     files: Mapping[str, bytes] = field(default_factory=dict)  # path -> new content
-    before: Mapping[str, bytes] = field(default_factory=dict)  # path -> old content of those files
 
     @property
     def changed(self) -> bool:
@@ -84,7 +83,7 @@ def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:
 
 def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Rules) -> Plan:
     """Match each wanted image against the references and produce the edits of every file."""
-    by_file = {m.path: m for m in manifests}
+    {m.path: m for m in manifests}
     refs = environment_refs(manifests)
     edits: dict[str, dict[int, Edit]] = {}
     changes: list[Change] = []
@@ -126,12 +125,7 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
             changes.append(Change(
                 ref.file, ref.line, ref.kind, ref.name, ref.repository, str(ref.version), str(new_version)
             ))
-    files = {
-        path: by_file[path].encode(splice(by_file[path], list(file_edits.values())))
-        for path, file_edits in edits.items()
-    }
-    before = {path: by_file[path].encode(by_file[path].text) for path in files}
-    return Plan(tuple(changes), tuple(skipped), files, before)
+    return Plan(tuple(changes), tuple(skipped), apply_edits(manifests, edits))
 
 
 def _ref_matches(name: str, ref: ImageRef, aliases: Mapping[str, str]) -> bool:
@@ -210,7 +204,7 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef])
     References are paired by where they live (file, object, path); one that moved is paired by its
     image repository when that repository had a single version in `target`.
     """
-    by_file = {m.path: m for m in manifests}
+    {m.path: m for m in manifests}
     by_key = {ref.key: ref for ref in target}
     by_repo: dict[str, set[Version]] = {}
     for ref in target:
@@ -232,6 +226,10 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef])
             edits.setdefault(ref.file, {})[edit.site.start] = edit
         changes.append(Change(ref.file, ref.line, ref.kind, ref.name, ref.repository,
                               str(ref.version), str(new_version)))
-    files = {p: by_file[p].encode(splice(by_file[p], list(e.values()))) for p, e in edits.items()}
-    before = {p: by_file[p].encode(by_file[p].text) for p in files}
-    return Plan(tuple(changes), (), files, before)
+    return Plan(tuple(changes), (), apply_edits(manifests, edits))
+
+
+def apply_edits(manifests: Sequence[Manifest], edits: Mapping[str, Mapping[int, Edit]]) -> dict[str, bytes]:
+    """The new bytes of every file with edits (each splice verified by re-parsing)."""
+    by_file = {m.path: m for m in manifests}
+    return {path: by_file[path].encode(splice(by_file[path], list(e.values()))) for path, e in edits.items() if e}

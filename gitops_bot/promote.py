@@ -84,13 +84,13 @@ class Board:
 
 
 def status(session: Session, names: Sequence[str]) -> Board:
-    first = names[0] if names else None
-    env0, head0 = session.environment(EnvRequest(first or next(iter(session.config.environments))))
-    chosen = list(names) or list(session.config.environments)
+    if names:
+        session.environment(EnvRequest(names[0]))  # reads the repository's config from that branch
+    chosen = list(names) or list(session.load_config().environments)
     envs: dict[str, dict[str, str]] = {}
     where: dict[tuple[str, str], str] = {}
     for name in chosen:
-        env, head = (env0, head0) if name == env0.name else session.other_environment(name)
+        env, head = session.other_environment(name)
         refs = environment_refs(session.manifests(env, head))
         envs[name] = versions(refs)
         for ref in refs:

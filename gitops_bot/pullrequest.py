@@ -41,9 +41,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
     for attempt in range(session.options.retries + 1):
         pull = gh.open_pull(head_branch, env.branch)
         head = ws.remote_head(head_branch)
-        start = head if pull is not None and head is not None else base
-        if start != base:
-            start = ws.fetch(head_branch)
+        start = ws.fetch(head_branch) if _builds_on(gh, env, pull, head) else base
         applied = apply_on(session, env, start, apply)
         if applied.head is None:
             info = _info(pull, "none") if pull is not None else None
@@ -58,6 +56,21 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
             time.sleep(backoff(attempt))
             base = ws.fetch(env.branch)
     raise GitError(f"push to {head_branch!r} kept losing races; nothing was written (raise --retries)")
+
+
+def _builds_on(gh: GitHubRepo, env: Environment, pull: PullRequest | None, head: str | None) -> bool:
+    """Plan on top of the bot's branch (keeping its unmerged changes) or start again from base?
+
+    On top of it while its PR is open, and also when no PR has that head yet: another run pushed
+    it and is about to open the PR, and starting from base would force-push its change away. From
+    base once the PR that had that head was merged or closed.
+    """
+    if head is None:
+        return False
+    if pull is not None:
+        return True
+    finished = gh.pulls(pr_branch(env), env.branch, "closed")
+    return not any(p.head.sha == head for p in finished)
 
 
 def _info(pull: PullRequest, operation: str, head_sha: str | None = None) -> PullRequestInfo:

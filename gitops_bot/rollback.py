@@ -61,8 +61,7 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
             old = session.ws.read_file(base, HOLDS_FILE)
             when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             holds = {c.image: Hold(f"rolled back to {target[:12]}", actor(), when) for c in plan.changes}
-            plan = replace(plan, files={**plan.files, HOLDS_FILE: render_holds(old, holds, set())},
-                           before={**plan.before, HOLDS_FILE: old or b""})
+            plan = replace(plan, files={**plan.files, HOLDS_FILE: render_holds(old, holds, set())})
         subject = subject_for("rollback", env.name, plan.changes)
         extra = [(ROLLBACK_TRAILER, target)]
         return Proposal(plan, compose(subject, env.name, plan.changes, extra,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gitops_bot.config import CONFIG_FILE, Config, Environment
 from gitops_bot.credentials import Credentials
-from gitops_bot.errors import ConfigError, UsageError
+from gitops_bot.errors import ConfigError, GitError, UsageError
 from gitops_bot.manifests import Manifest
 from gitops_bot.workspace import Workspace, remote_url
 from gitops_bot.yamlnodes import check_syntax
@@ -66,6 +66,7 @@ class Session:
         progress = options.verbose or sys.stderr.isatty()
         self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress)
         self._repo_config_read = False
+        self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
 
     def close(self) -> None:
         self.ws.close()
@@ -78,21 +79,38 @@ class Session:
 
     def environment(self, request: EnvRequest) -> tuple[Environment, str]:
         """The target environment and the commit at the tip of its branch (fetched)."""
+        settled = self._explicit or self._repo_config_read
         try:
             env: Environment | None = request.pick(self.config)
         except UsageError:
-            if self._explicit or self._repo_config_read:
+            if settled:
                 raise
             env = None
-        commit = self.ws.fetch(env.branch) if env else self.ws.fetch_default()
-        if not self._explicit and not self._repo_config_read:
+        commit = None
+        if env is not None:
+            try:
+                commit = self.ws.fetch(env.branch)
+            except GitError:
+                if settled:
+                    raise
+                env = None  # the repository's own config may name other branches
+        if commit is None:
+            commit = self.ws.fetch_default()
+        if not settled:
             self._load_repo_config(commit, env.branch if env else "the default branch")
             picked = request.pick(self.config)
             if env is None or picked.branch != env.branch:
                 commit = self.ws.fetch(picked.branch)
             env = picked
         assert env is not None
+        self._heads[env.branch] = commit
         return env, commit
+
+    def load_config(self) -> Config:
+        """The configuration, with the repository's own file read (from the default branch) if needed."""
+        if not self._explicit and not self._repo_config_read:
+            self._load_repo_config(self.ws.fetch_default(), "the default branch")
+        return self.config
 
     def _load_repo_config(self, commit: str, branch: str) -> None:
         """The repository's own config, read from the branch the defaults (or HEAD) point at."""
@@ -109,8 +127,11 @@ class Session:
         self.config = repo_cfg.with_overrides(repository=self.options.repo, url=None)
 
     def other_environment(self, name: str) -> tuple[Environment, str]:
+        """Another environment of the same configuration and its branch tip (fetched once a run)."""
         env = self.config.environment(name)
-        return env, self.ws.fetch(env.branch)
+        if env.branch not in self._heads:
+            self._heads[env.branch] = self.ws.fetch(env.branch)
+        return env, self._heads[env.branch]
 
     def checkout(self, env: Environment, commit: str) -> None:
         self.ws.checkout(commit, env.branch, [env.path, BOT_DIR])

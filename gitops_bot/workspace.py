@@ -27,6 +27,9 @@ _PROGRESS = re.compile(r"(Enumerating|Counting|Compressing|Writing|Total|Resolvi
 _YAML = (".yaml", ".yml")
 
 
+WORKDIR_MARKER = "gitops-bot.workdir"  # set in clones the bot makes; only those are reused
+
+
 class PushOutcome(Enum):
     PUSHED = "pushed"
     RACE = "race"
@@ -48,7 +51,7 @@ def remote_url(repository: str, server_url: str | None = None) -> str:
     if re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
         server = (server_url or os.environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         return f"{server}/{repository.removesuffix('.git')}.git"
-    raise GitError(f"repository {repository!r} is neither OWNER/NAME, a git URL nor an existing path")
+    raise UsageError(f"repository {repository!r} is neither OWNER/NAME, a git URL nor an existing path")
 
 
 class Workspace:
@@ -73,6 +76,10 @@ class Workspace:
         """
         if workdir is not None and (workdir / ".git").is_dir():
             ws = cls(workdir, url, credentials, progress, owned=False)
+            marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
+            if marker != "true":  # someone's own checkout: never reset or clean it
+                raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
+                                 f"give an empty or a new directory")
             log.info("reusing the clone in %s", workdir)
             ws.git.run("remote", "set-url", "origin", url)
             return ws
@@ -91,7 +98,8 @@ class Workspace:
             for key, value in (("remote.origin.promisor", "true"),
                                ("remote.origin.partialclonefilter", "blob:none"),
                                ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true"),
-                               ("maintenance.auto", "false"), ("gc.auto", "0")):
+                               ("maintenance.auto", "false"), ("gc.auto", "0"),
+                               (WORKDIR_MARKER, "true")):
                 ws.git.run("config", key, value)
         except BaseException:
             if owned:
@@ -189,7 +197,8 @@ class Workspace:
             elif mode not in ("100644", "100755"):
                 continue
             wanted[name] = sha
-        blobs = self.read_blobs(list(wanted.values()))
+        tree = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False).stdout.strip()
+        blobs = self.read_blobs(list(wanted.values()), tree or None)
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
 
     def read_file(self, commit: str, path: str) -> bytes | None:
@@ -207,20 +216,22 @@ class Workspace:
             return None
         return resolved
 
-    def read_blobs(self, shas: list[str]) -> dict[str, bytes]:
+    def read_blobs(self, shas: list[str], tree: str | None = None) -> dict[str, bytes]:
+        """The contents of blobs. Those of `tree` that the partial clone lacks are fetched in one
+        request first; any other missing blob is fetched by git on demand, one at a time."""
         if not shas:
             return {}
-        missing = self._missing(shas)
+        missing = sorted(self._missing_in(tree) & set(shas)) if tree else []
         if missing:
             self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
                          "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
                          "origin", *missing, network=True)
         return self._cat(shas)
 
-    def _missing(self, shas: list[str]) -> list[str]:
-        out = self.git.run("cat-file", "--batch-check=%(objectname)", stdin="\n".join(shas) + "\n",
-                           extra_env={"GIT_NO_LAZY_FETCH": "1"}, check=False).stdout
-        return [line.split()[0] for line in out.splitlines() if line.endswith(" missing")]
+    def _missing_in(self, tree: str) -> set[str]:
+        """Blobs under `tree` not in the clone; listed without fetching them (rev-list --missing)."""
+        out = self.git.out("rev-list", "--objects", "--missing=print", tree)
+        return {line[1:].split()[0] for line in out.splitlines() if line.startswith("?")}
 
     def _cat(self, shas: list[str]) -> dict[str, bytes]:
         data = self.git.run_bytes("cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())

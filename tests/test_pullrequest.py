@@ -260,3 +260,39 @@ def test_production_revert_goes_through_the_pull_request(gh: GitHubMock, invoke:
     assert remote.head("main") == bad  # production itself moves only when the PR is merged
     assert b'"0f9e8d7"' in remote.show("gitops-bot/production", path)
     assert f"Gitops-Bot-Reverts: {bad}" in remote.message("gitops-bot/production")
+
+
+def test_after_the_pr_was_closed_the_next_bump_starts_again_from_base(gh: GitHubMock, invoke: Invoke,
+                                                                       remote: Remote) -> None:
+    gh.repo()
+    gh.list_open([])
+    gh.create(7)
+    assert bump_prod(invoke)[0] == 0
+    closed_head = remote.head("gitops-bot/production")
+    gh.repo()
+    gh.list_open([])
+    gh.list_closed([{**gh.pull_json(7, closed_head), "state": "closed"}])
+    gh.create(8)
+    code, out, err = bump_prod(invoke, "kai-coordinator=2.0.1")
+    assert code == 0, err
+    assert json.loads(out)["pull_request"]["number"] == 8
+    branch = "gitops-bot/production"
+    assert b"2.0.0" not in remote.show(branch, "flux/clusters/production/releases/api-server.yaml")
+    assert b'tag: "2.0.1"' in remote.show(branch, "flux/clusters/production/releases/coordinator.yaml")
+
+
+def test_a_branch_whose_pr_is_not_open_yet_is_built_upon_not_overwritten(gh: GitHubMock, invoke: Invoke,
+                                                                         remote: Remote) -> None:
+    gh.repo()
+    gh.list_open([])
+    gh.create(7)
+    assert bump_prod(invoke)[0] == 0
+    gh.repo()
+    gh.list_open([])  # another run pushed the branch and has not opened its PR yet
+    gh.list_closed([])
+    gh.create(7)
+    code, _, err = bump_prod(invoke, "kai-coordinator=2.0.1")
+    assert code == 0, err
+    branch = "gitops-bot/production"
+    assert b"2.0.0" in remote.show(branch, "flux/clusters/production/releases/api-server.yaml")
+    assert b'tag: "2.0.1"' in remote.show(branch, "flux/clusters/production/releases/coordinator.yaml")

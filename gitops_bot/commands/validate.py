@@ -21,10 +21,10 @@ def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
     report = {}
     problems_total = 0
     with Session(opts, Credentials.from_env()) as session:
-        first, head = session.environment(EnvRequest(envs[0] if envs else
-                                                     next(iter(session.config.environments))))
-        for name in envs or tuple(session.config.environments):
-            env, commit = (first, head) if name == first.name else session.other_environment(name)
+        if envs:
+            session.environment(EnvRequest(envs[0]))  # reads the repository's config from that branch
+        for name in envs or tuple(session.load_config().environments):
+            env, commit = session.other_environment(name)
             problems, docs = check_files(session.ws.read_files(commit, env.path))
             problems_total += len(problems)
             report[name] = {"documents": docs, "problems": [p.to_json() for p in problems]}

@@ -43,9 +43,13 @@ class GitHubMock:
             "allow_auto_merge": True,
         })
 
-    def list_open(self, pulls: list[dict[str, Any]]) -> None:
-        self.rsps.get(self.url(f"{self.repo_url}/pulls"), json=pulls, match=[responses.matchers.query_param_matcher(
-            {"state": "open", "head": "kai-platform:gitops-bot/production", "base": "main"}, strict_match=False)])
+    def list_open(self, pulls: list[dict[str, Any]], state: str = "open") -> None:
+        query = {"state": state, "head": "kai-platform:gitops-bot/production", "base": "main"}
+        self.rsps.get(self.url(f"{self.repo_url}/pulls"), json=pulls,
+                      match=[responses.matchers.query_param_matcher(query, strict_match=False)])
+
+    def list_closed(self, pulls: list[dict[str, Any]]) -> None:
+        self.list_open(pulls, state="closed")
 
     def create(self, number: int = 7, status: int = 201, body: dict[str, Any] | None = None) -> None:
         self.rsps.post(self.url(f"{self.repo_url}/pulls"), status=status,
