@@ -17,7 +17,7 @@ from click.core import ParameterSource
 from gitops_bot import __version__
 from gitops_bot.actions import ActionsWriter
 from gitops_bot.credentials import Credentials
-from gitops_bot.errors import GitopsBotError, HealthDegraded, exit_code_for
+from gitops_bot.errors import GitopsBotError, exit_code_for
 from gitops_bot.session import Options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,10 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         err.show()
         actions.error(err.format_message())
         sys.exit(2)
-    except HealthDegraded as err:  # `watch` has printed its result already
-        fail(f"error: {credentials.redact(str(err))}", err.exit_code, result_printed=True)
     except GitopsBotError as err:
-        fail(f"error: {credentials.redact(str(err))}", exit_code_for(err))
+        fail(f"error: {credentials.redact(str(err))}", exit_code_for(err), result_printed=err.reported)
     except KeyboardInterrupt:
         click.echo("gitops-bot: interrupted", err=True)
         sys.exit(130)

@@ -173,6 +173,9 @@ def _env_path(value: Any, where: str) -> str:
 
 def _environment(name: str, raw: Any) -> Environment:
     where = f"environments.{name}"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or name.endswith((".", ".lock")):
+        raise ConfigError(f"config key {where!r}: an environment name is letters, digits, '.', '_' and "
+                          f"'-' (it names the branch gitops-bot/{name})")
     body = _keys(raw, where, ("branch", "path", "source-refs", "delivery"))
     for required in ("branch", "path"):
         if required not in body:

@@ -97,7 +97,7 @@ def result_for(session: Session, command: str, env: Environment, base: str, appl
     return WriteResult(
         command=command, environment=env.name, branch=branch or env.branch, changes=applied.changes,
         skipped=applied.skipped, commit=applied.head if pushed else None,
-        dry_run=session.options.dry_run, pull_request=pr, diff=diff, changed_files=applied.head is not None,
+        dry_run=session.options.dry_run, pull_request=pr, diff=diff, changed=applied.head is not None,
     )
 
 

@@ -8,6 +8,10 @@ class GitopsBotError(Exception):
 
     exit_code = 1
 
+    def __init__(self, message: str, *, reported: bool = False):
+        super().__init__(message)
+        self.reported = reported  # the command already printed its result (JSON) on stdout
+
 
 class UsageError(GitopsBotError):
     """Bad input on the command line: unknown environment or image, bad tag, bad flag combination."""

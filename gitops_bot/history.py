@@ -14,7 +14,7 @@ from typing import Any
 from gitops_bot.config import Environment
 from gitops_bot.errors import ManifestError, UsageError
 from gitops_bot.manifests import ImageRef
-from gitops_bot.message import ENV_TRAILER, ImageMove, image_moves, trailer
+from gitops_bot.message import ENV_TRAILER, ImageMove, image_moves, moves, trailer
 from gitops_bot.plan import environment_refs
 from gitops_bot.session import Session
 from gitops_bot.states import diff_refs
@@ -126,10 +126,7 @@ class History:
         except ManifestError as err:
             log.warning("history: %s unreadable: %s", commit.sha[:12], err)
             return ()
-        seen: dict[tuple[str, str, str], ImageMove] = {}
-        for c in changes:
-            seen.setdefault((c.image, c.old, c.new), ImageMove(c.image, c.old, c.new))
-        return tuple(seen.values())
+        return tuple(moves(changes))
 
     def deploys(self, limit: int | None) -> list[Deploy]:
         """Newest first, at most `limit` (all when None)."""

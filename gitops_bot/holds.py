@@ -69,6 +69,7 @@ def _describe(hold: Hold) -> str:
 
 def render_holds(old: bytes | None, add: Mapping[str, Hold], remove: set[str]) -> bytes:
     """The holds file with `add` set and `remove` released, keeping its comments."""
+    parse_holds(old)  # refuse a malformed file (exit 2) before editing it
     y = _yaml()
     doc: Any = y.load(io.BytesIO(old)) if old else None
     if not doc:

@@ -200,6 +200,8 @@ def _kustomize_refs(ctx: _Ctx, images: yaml.Node | None, path: Path, out: list[I
             continue
         new_name = scalar(get(entry, "newName"))
         tag_node, digest_node = get(entry, "newTag"), get(entry, "digest")
+        if not isinstance(tag_node, yaml.ScalarNode) and not isinstance(digest_node, yaml.ScalarNode):
+            continue  # a rename only: no tag or digest here to set
         out.append(ImageRef(
             file=ctx.file, kind=ctx.kind, name=ctx.name, repository=new_name or name,
             version=Version(

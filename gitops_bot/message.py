@@ -89,10 +89,13 @@ def compose(
 
 
 def trailers(message: str) -> list[tuple[str, str]]:
-    """The Gitops-Bot-* trailers of a commit message (last paragraph)."""
-    paragraph = message.rstrip("\n").rsplit("\n\n", 1)[-1]
+    """The Gitops-Bot-* trailer lines of a commit message.
+
+    Every line counts, not only the last paragraph: a squash merge of several bumps keeps each
+    commit's trailers in its own paragraph.
+    """
     out = []
-    for line in paragraph.splitlines():
+    for line in message.splitlines():
         m = _TRAILER_RE.match(line.strip())
         if m:
             out.append((m.group(1), m.group(2).strip()))

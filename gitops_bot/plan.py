@@ -117,13 +117,14 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
                     )
                 continue  # already planned (another name, or the same node through an alias): listed once
             new_version, ref_edits = _ref_edits(ref, want.version)
-            if new_version == ref.version:
+            if new_version == ref.version or not ref_edits:
                 continue
             _check_policy(ref, new_version, rules)
             for edit in ref_edits:
                 edits.setdefault(ref.file, {})[edit.site.start] = edit
+            line = min(e.site.line for e in ref_edits)  # where the change is (a digest may be below its tag)
             changes.append(Change(
-                ref.file, ref.line, ref.kind, ref.name, ref.repository, str(ref.version), str(new_version)
+                ref.file, line, ref.kind, ref.name, ref.repository, str(ref.version), str(new_version)
             ))
     return Plan(tuple(changes), tuple(skipped), apply_edits(manifests, edits))
 
@@ -155,7 +156,8 @@ def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
     where = f"{ref.file}:{ref.line}"
     if ref.form == "string":
         assert ref.string_site is not None
-        new = wanted
+        # a digest alone pins the image and keeps the tag for readers, as in a values mapping
+        new = wanted if wanted.tag is not None else Version(ref.version.tag, wanted.digest)
         text = ImageString(ref.repository, new).with_version(new)
         return new, [Edit(ref.string_site, text)] if text != ref.string_site.value else []
     out: list[Edit] = []
@@ -224,8 +226,8 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef])
             continue
         for edit in ref_edits:
             edits.setdefault(ref.file, {})[edit.site.start] = edit
-        changes.append(Change(ref.file, ref.line, ref.kind, ref.name, ref.repository,
-                              str(ref.version), str(new_version)))
+        changes.append(Change(ref.file, min(e.site.line for e in ref_edits), ref.kind, ref.name,
+                              ref.repository, str(ref.version), str(new_version)))
     return Plan(tuple(changes), (), apply_edits(manifests, edits))
 
 

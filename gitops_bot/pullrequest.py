@@ -79,7 +79,8 @@ def _info(pull: PullRequest, operation: str, head_sha: str | None = None) -> Pul
 
 def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: str, head: str,
                     pull: PullRequest | None, options: PullRequestOptions) -> PullRequestInfo:
-    changes = diff_refs(environment_refs(session.manifests(env, base)),
+    fork = session.ws.git.run("merge-base", base, head, check=False).stdout.strip() or base
+    changes = diff_refs(environment_refs(session.manifests(env, fork)),
                         environment_refs(session.manifests(env, head)))
     title = subject_for("deploy", env.name, changes)
     body = pr_body(env, changes)

@@ -33,11 +33,7 @@ class WriteResult:
     dry_run: bool = False
     pull_request: PullRequestInfo | None = None
     diff: str = ""
-    changed_files: bool = False
-
-    @property
-    def changed(self) -> bool:
-        return self.changed_files
+    changed: bool = False  # the GitOps repository changed (or, in a dry run, would)
 
     def to_json(self) -> dict[str, Any]:
         return {

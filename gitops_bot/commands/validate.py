@@ -35,4 +35,4 @@ def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
     if opts.output == "json":
         emit_json({"valid": problems_total == 0, "environments": report})
     if problems_total:
-        raise ManifestError(f"{problems_total} problem(s) found")
+        raise ManifestError(f"{problems_total} problem(s) found", reported=opts.output == "json")

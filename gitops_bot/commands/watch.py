@@ -77,6 +77,7 @@ def watch_command(ctx: click.Context, env: str, checks: tuple[str, ...], rounds:
     if health.status == "degraded":
         extra = f"; the {on_failure} action failed: {failure}" if failure else ""
         raise HealthDegraded(f"health degraded: {health.failures} failed checks "
-                             f"(threshold {threshold}){extra}")
+                             f"(threshold {threshold}){extra}", reported=opts.output == "json")
     if failure is not None:
+        failure.reported = opts.output == "json"
         raise failure

@@ -141,3 +141,35 @@ def test_inside_actions_skips_are_warnings_and_stdout_stays_json(remote: Remote,
     assert "::warning::staging: skipped ghcr.io/kai-platform/kai-api-server: held: incident 7" in proc.stderr
     assert proc.stderr.count(token) == 1  # only in the ::add-mask:: line
     assert f"::add-mask::{token}" in proc.stderr
+
+
+def test_validate_with_problems_prints_exactly_one_json_document(tmp_path: Path, run_bot: RunBot) -> None:
+    bad = b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: x\nspec: {}\n"
+    remote = make_remote(tmp_path / "r", extra={"flux/clusters/staging/x.yaml": bad})
+    proc = run_bot("--repo", remote.url, "--output", "json", "validate", "--env", "staging")
+    assert proc.returncode == 2
+    report = json.loads(proc.stdout)  # one document: the report, no error document after it
+    assert report["valid"] is False
+    assert report["environments"]["staging"]["problems"][0]["file"] == "flux/clusters/staging/x.yaml"
+
+
+def test_a_users_own_checkout_is_never_taken_as_workdir(remote: Remote, run_bot: RunBot, tmp_path: Path) -> None:
+    from tests.support.gitrepo import git
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    git("init", "-q", cwd=mine)
+    (mine / "notes.txt").write_text("precious\n")
+    proc = run_bot("--repo", remote.url, "--workdir", str(mine), "--dry-run", "bump", "--env", "staging",
+                   "--image", "kai-api-server=abc1234")
+    assert proc.returncode == 2
+    assert "did not make" in proc.stderr
+    assert (mine / "notes.txt").read_text() == "precious\n"
+
+
+def test_rename_only_kustomize_entries_are_not_references(tmp_path: Path, run_bot: RunBot) -> None:
+    kustomization = b"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n" \
+                    b"images:\n  - name: redis\n    newName: mirror.example.com/bitnami/redis\n"
+    remote = make_remote(tmp_path / "r", extra={"flux/clusters/staging/extra/kustomization.yaml": kustomization})
+    proc = run_bot("--repo", remote.url, "--output", "json", "status", "--env", "staging")
+    assert proc.returncode == 0, proc.stderr
