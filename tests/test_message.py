@@ -1,0 +1,63 @@
+"""Commit messages and trailers: what history, rollback and status read back."""
+
+from __future__ import annotations
+
+from gitops_bot.message import compose, image_moves, subject_for, trailer, trailers
+from gitops_bot.plan import Change
+
+API = "ghcr.io/kai-platform/kai-api-server"
+COORD = "ghcr.io/kai-platform/kai-coordinator"
+FILE = "flux/clusters/staging/releases/api-server.yaml"
+
+
+def change(image: str = API, old: str = "1a2b3c4", new: str = "5d6e7f8", line: int = 23) -> Change:
+    return Change(FILE, line, "HelmRelease", "api-server", image, old, new)
+
+
+def test_message_is_exactly_the_contracts_shape(monkeypatch) -> None:
+    for var in ("GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_RUN_ID", "GITHUB_SERVER_URL"):
+        monkeypatch.delenv(var, raising=False)
+    changes = [change()]
+    text = compose(subject_for("deploy", "staging", changes), "staging", changes)
+    assert text == (
+        "deploy(staging): kai-api-server 5d6e7f8\n\n"
+        f"- kai-api-server: 1a2b3c4 -> 5d6e7f8 ({FILE}:23)\n\n"
+        "Gitops-Bot-Environment: staging\n"
+        f"Gitops-Bot-Image: {API} 1a2b3c4 -> 5d6e7f8\n"
+    )
+
+
+def test_source_and_run_trailers_when_known(monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_REPOSITORY", "kai-platform/kai")
+    monkeypatch.setenv("GITHUB_SHA", "abc123")
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://ghe.example.com/")
+    text = compose("s", "staging", [change()])
+    assert trailer(text, "Gitops-Bot-Source") == "kai-platform/kai@abc123"
+    assert trailer(text, "Gitops-Bot-Run") == "https://ghe.example.com/kai-platform/kai/actions/runs/77"
+
+
+def test_a_squash_merge_keeps_every_bumps_trailers() -> None:
+    squashed = (
+        "deploy(production): kai-api-server 2.0.0, kai-coordinator 2.0.1 (#7)\n\n"
+        "* deploy(production): kai-api-server 2.0.0\n\n"
+        "Gitops-Bot-Environment: production\n"
+        f"Gitops-Bot-Image: {API} 0f9e8d7 -> 2.0.0\n\n"
+        "* deploy(production): kai-coordinator 2.0.1\n\n"
+        "Gitops-Bot-Environment: production\n"
+        f"Gitops-Bot-Image: {COORD} 0f9e8d7 -> 2.0.1\n"
+    )
+    assert [(m.image, m.old, m.new) for m in image_moves(squashed)] == [
+        (API, "0f9e8d7", "2.0.0"), (COORD, "0f9e8d7", "2.0.1")]
+
+
+def test_many_images_make_a_short_subject() -> None:
+    changes = [change(image=f"ghcr.io/kai-platform/kai-worker-{i}") for i in range(8)]
+    assert subject_for("deploy", "staging", changes) == "deploy(staging): 8 images 5d6e7f8"
+
+
+def test_an_image_that_had_no_tag_is_written_with_a_dash() -> None:
+    text = compose("s", "staging", [change(old="")])
+    assert f"Gitops-Bot-Image: {API} - -> 5d6e7f8" in text
+    assert [(m.old, m.new) for m in image_moves(text)] == [("", "5d6e7f8")]
+    assert trailers("no trailers here\n") == []
