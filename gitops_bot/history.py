@@ -7,6 +7,7 @@ by a full clone. Trailers are read where present; hand-made commits are diffed i
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from gitops_bot.config import Environment
 from gitops_bot.errors import ManifestError, UsageError
 from gitops_bot.manifests import ImageRef
-from gitops_bot.message import ENV_TRAILER, ImageMove, image_moves, moves, trailer
+from gitops_bot.message import ENV_TRAILER, ROLLBACK_TRAILER, ImageMove, image_moves, moves, trailer
 from gitops_bot.plan import environment_refs
 from gitops_bot.session import Session
 from gitops_bot.states import diff_refs
@@ -22,6 +23,7 @@ from gitops_bot.states import diff_refs
 log = logging.getLogger("gitops_bot.history")
 _FIELDS = "%H%x1f%cI%x1f%an <%ae>%x1f%P%x1f%B%x1e"
 _DEEPEN_STEPS = (50, 200, 1000, 5000, 20000)
+_SHA_RE = re.compile(r"[0-9a-fA-F]{4,40}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class History:
         """
         git = self.session.ws.git
         pending = list(dict.fromkeys(revs))
+        for rev in pending:
+            if not _SHA_RE.fullmatch(rev):
+                raise UsageError(f"{rev!r} is not a commit SHA (4 to 40 hex digits)")
         while True:
             found: dict[str, str] = {}
             boundary = self._boundary()  # commits whose parents are not fetched yet
@@ -128,14 +133,16 @@ class History:
             return ()
         return tuple(moves(changes))
 
-    def deploys(self, limit: int | None) -> list[Deploy]:
-        """Newest first, at most `limit` (all when None)."""
+    def deploys(self, limit: int | None, rollbacks: bool = True) -> list[Deploy]:
+        """Newest first, at most `limit` (all when None); without rollback commits if not `rollbacks`."""
         while True:
             boundary = self._boundary()
             out: list[Deploy] = []
             for commit in self._commits():
                 if commit.sha in boundary:
                     break  # its parent is not here yet
+                if not rollbacks and trailer(commit.message, ROLLBACK_TRAILER) is not None:
+                    continue
                 moves = self.changes_of(commit)
                 if moves:
                     out.append(Deploy(commit, moves))

@@ -168,6 +168,14 @@ def _values_refs(ctx: _Ctx, node: yaml.Node, path: Path, out: list[ImageRef]) ->
         return
     if not isinstance(node, yaml.MappingNode):
         return
+    merged = get(node, "<<")
+    image_keys = ("repository", "tag", "registry", "digest")
+    if merged is not None and any(get(node, k) is not None for k in image_keys) and any(
+        get(m, k) is not None for m in _merge_sources(merged) for k in image_keys
+    ):  # a merged image mapping with an override: editing the anchor would not change what Helm gets
+        line = node.start_mark.line + 1
+        raise ManifestError(f"{ctx.file}:{line}: image values that override a merge key (<<) are not "
+                            f"edited: write the mapping out")
     repo_node, tag_node = get(node, "repository"), get(node, "tag")
     repository = scalar(repo_node)
     if repository and isinstance(tag_node, yaml.ScalarNode) and "://" not in repository:
@@ -189,6 +197,10 @@ def _values_refs(ctx: _Ctx, node: yaml.Node, path: Path, out: list[ImageRef]) ->
                 out.append(ref)
         elif isinstance(key, str):
             _values_refs(ctx, value, (*path, key), out)
+
+
+def _merge_sources(node: yaml.Node) -> list[yaml.Node]:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else [node]
 
 
 def _kustomize_refs(ctx: _Ctx, images: yaml.Node | None, path: Path, out: list[ImageRef]) -> None:

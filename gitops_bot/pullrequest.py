@@ -47,8 +47,9 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
             info = _info(pull, "none") if pull is not None else None
             return result_for(session, command, env, start, applied, False, info,
                               head_branch if pull else None)
-        if session.options.dry_run:
-            return result_for(session, command, env, start, applied, False, None, head_branch)
+        if session.options.dry_run:  # the open PR is the one that would be updated
+            info = _info(pull, "updated") if pull is not None else None
+            return result_for(session, command, env, start, applied, False, info, head_branch)
         if ws.push(head_branch, lease=head or "") is PushOutcome.PUSHED:
             info = _open_or_update(session, gh, env, base, applied.head, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
@@ -82,8 +83,10 @@ def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: st
     fork = session.ws.git.run("merge-base", base, head, check=False).stdout.strip() or base
     changes = diff_refs(environment_refs(session.manifests(env, fork)),
                         environment_refs(session.manifests(env, head)))
-    title = subject_for("deploy", env.name, changes)
-    body = pr_body(env, changes)
+    subjects = session.ws.git.out("log", "--format=%s", f"{fork}..{head}").splitlines()
+    # image moves name the PR; a PR of only canary switches or holds is named by its latest commit
+    title = subject_for("deploy", env.name, changes) if changes or not subjects else subjects[0]
+    body = pr_body(env, changes, subjects)
     slug = gh.slug
     operation = "updated"
     if pull is None:
@@ -121,11 +124,13 @@ def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions, op
              f"enable auto-merge on pull request #{pull.number}", slug)
 
 
-def pr_body(env: Environment, changes: list[Change]) -> str:
+def pr_body(env: Environment, changes: list[Change], subjects: list[str]) -> str:
     rows = [[short_name(c.image), f"`{c.old or '-'}`", f"`{c.new}`", f"`{c.file}:{c.line}`"]
             for c in changes]
     lines = [f"Deploys to **{env.name}** (branch `{env.branch}`, path `{env.path}`) once merged.", ""]
-    lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
+    if rows:
+        lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
+    lines += ["Commits:", *(f"- {s}" for s in reversed(subjects)), ""]
     for key, value in run_context():
         lines.append(f"- {key.removeprefix('Gitops-Bot-')}: {value}")
     lines.append("")

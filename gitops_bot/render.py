@@ -84,7 +84,10 @@ def _summary(result: WriteResult) -> str:
         lines.append(f"- skipped `{skip.image}`: {skip.reason}")
     if result.pull_request:
         pr = result.pull_request
-        lines.append(f"Pull request [#{pr.number}]({pr.url}) {pr.operation}.")
+        said = {"none": "already holds this state"}.get(pr.operation, pr.operation)
+        if result.dry_run:
+            said = f"would be {said}" if pr.operation != "none" else said
+        lines.append(f"Pull request [#{pr.number}]({pr.url}) {said}.")
     elif result.commit:
         lines.append(f"Commit `{result.commit}` on `{result.branch}`.")
     return "\n".join(lines) + "\n"

@@ -46,7 +46,9 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         target = history.resolve([request.to])[0]
     else:
         assert request.steps is not None
-        deploys = history.deploys(request.steps)
+        # Rollbacks are not counted: running the same rollback again changes nothing, instead of
+        # undoing the first one and redeploying the release being rolled back from.
+        deploys = history.deploys(request.steps, rollbacks=False)
         if len(deploys) < request.steps:
             raise UsageError(f"{env.name} has only {len(deploys)} deploys; cannot go back {request.steps}")
         oldest = deploys[-1].commit

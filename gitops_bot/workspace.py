@@ -187,6 +187,8 @@ class Workspace:
         wanted: dict[str, str] = {}
         for name, (mode, sha) in sorted(entries.items()):
             if not name.endswith(suffixes):
+                if mode == "120000":
+                    log.warning("skipping %s: symbolic links to folders are not followed", name)
                 continue
             if mode == "120000":
                 target = self._link_target(name, sha, path)

@@ -110,14 +110,16 @@ case "$command" in
     ;;
   revert)
     args+=(revert)
-    n=0
+    shas=()
     while IFS= read -r sha; do
-      args+=("$sha")
-      n=$((n + 1))
+      # commit SHAs only: an input starting with '-' must never become a CLI option
+      if ! [[ "$sha" =~ ^[0-9a-fA-F]{4,40}$ ]]; then die "input 'commits': '$sha' is not a commit SHA"; fi
+      shas+=("$sha")
     done < <(split $', \t' "${INPUT_COMMITS:-}")
-    if [ "$n" -eq 0 ]; then die "command 'revert' needs the 'commits' input"; fi
+    if [ "${#shas[@]}" -eq 0 ]; then die "command 'revert' needs the 'commits' input"; fi
     need_environment
     add_pr_options
+    args+=(-- "${shas[@]}")
     used="$used environment commits"
     ;;
   rollback)
@@ -187,7 +189,9 @@ case "$command" in
       args+=(--reason "$reason")
       used="$used reason"
     fi
-    used="$used environment images"
+    delivery=$(trim "${INPUT_DELIVERY:-}")
+    if [ -n "$delivery" ]; then args+=(--delivery "$delivery"); fi
+    used="$used environment images delivery"
     ;;
   *)
     die "unknown command '$command'; expected one of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, validate, hold, unhold"

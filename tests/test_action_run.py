@@ -372,7 +372,7 @@ HOLD_REASON = "held by Deploy Staging (https://github.com/kai-platform/kai/actio
                   "--delivery", "pull-request", "--label", "deploy", "--label", "needs review",
                   "--reviewer", "alice", "--reviewer", "bob", "--reviewer", "carol"], id="bump-pr"),
     pytest.param({"command": "revert", "environment": "production", "commits": "abc1234 def5678,\n9a9a9a9"},
-                 ["revert", "abc1234", "def5678", "9a9a9a9", "--env", "production"], id="revert"),
+                 ["revert", "--env", "production", "--", "abc1234", "def5678", "9a9a9a9"], id="revert"),
     pytest.param({"command": "rollback", "environment": "staging", "steps": "2"},
                  ["rollback", "--env", "staging", "--steps", "2"], id="rollback-steps"),
     pytest.param({"command": "rollback", "environment": "staging", "to": "abc1234", "delivery": "push"},
@@ -426,6 +426,9 @@ def test_input_values_are_data_not_shell(action: CompositeAction, fake_cli: Path
     ({"dry-run": "yes", "environment": "staging"}, "input 'dry-run' must be true or false"),
     ({"ref": "", "environment": ""}, "command 'bump' needs the 'environment' or the 'ref' input"),
     ({"command": "revert", "environment": "staging"}, "command 'revert' needs the 'commits' input"),
+    # an input must never turn into an option (it could redirect the token: --remote-url=http://evil)
+    ({"command": "revert", "environment": "staging", "commits": "--remote-url=http://127.0.0.1:9/x abc1234"},
+     "is not a commit SHA"),
     ({"command": "rollback", "environment": "staging", "steps": "1", "to": "abc1234"}, "not both"),
     ({"command": "rollback", "environment": "staging"}, "needs the 'steps' or the 'to' input"),
     ({"command": "promote", "environment": "production"}, "command 'promote' needs the 'from' input"),

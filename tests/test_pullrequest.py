@@ -296,3 +296,14 @@ def test_a_branch_whose_pr_is_not_open_yet_is_built_upon_not_overwritten(gh: Git
     branch = "gitops-bot/production"
     assert b"2.0.0" in remote.show(branch, "flux/clusters/production/releases/api-server.yaml")
     assert b'tag: "2.0.1"' in remote.show(branch, "flux/clusters/production/releases/coordinator.yaml")
+
+
+def test_a_hold_through_a_pull_request_is_named_by_its_commit(gh: GitHubMock, invoke: Invoke) -> None:
+    gh.repo()
+    gh.list_open([])
+    gh.create(13)
+    code, _, err = invoke("hold", "--env", "production", "--image", "kai-api-server", "--reason", "freeze")
+    assert code == 0, err
+    body = GitHubMock.body(gh.calls("POST", "/pulls")[0])
+    assert body["title"] == "hold(production): ghcr.io/kai-platform/kai-api-server"
+    assert "- hold(production): ghcr.io/kai-platform/kai-api-server" in body["body"]

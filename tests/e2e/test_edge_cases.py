@@ -173,3 +173,34 @@ def test_rename_only_kustomize_entries_are_not_references(tmp_path: Path, run_bo
     remote = make_remote(tmp_path / "r", extra={"flux/clusters/staging/extra/kustomization.yaml": kustomization})
     proc = run_bot("--repo", remote.url, "--output", "json", "status", "--env", "staging")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_running_the_same_rollback_twice_changes_nothing_the_second_time(remote: Remote, run_bot: RunBot) -> None:
+    for tag in ("good1", "bad2"):
+        assert run_bot("--repo", remote.url, "bump", "--env", "staging", "--image",
+                       f"kai-api-server={tag}").returncode == 0
+    for _ in range(2):
+        proc = run_bot("--repo", remote.url, "rollback", "--env", "staging", "--steps", "1")
+        assert proc.returncode == 0, proc.stderr
+        assert b"tag: good1" in remote.show("staging", API)
+    assert "already up to date" in proc.stderr
+    assert "rolled back to" in remote.show("staging", ".gitops-bot/holds.yaml").decode()
+
+
+def test_revert_takes_commit_shas_only(remote: Remote, run_bot: RunBot) -> None:
+    refs = remote.refs()
+    proc = run_bot("--repo", remote.url, "revert", "--env", "staging", "--", "HEAD~1")
+    assert proc.returncode == 2
+    assert "is not a commit SHA" in proc.stderr
+    assert remote.refs() == refs
+
+
+def test_an_overridden_merge_key_in_image_values_is_refused(tmp_path: Path, run_bot: RunBot) -> None:
+    path = "flux/clusters/staging/releases/merged.yaml"
+    doc = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: merged}\nspec:\n"
+           b"  values:\n    base: &b {repository: ghcr.io/k/merged, tag: olda}\n"
+           b"    image: {<<: *b, tag: override}\n")
+    remote = make_remote(tmp_path / "r", extra={path: doc})
+    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "merged=new1")
+    assert proc.returncode == 2
+    assert f"{path}:7: image values that override a merge key" in proc.stderr
