@@ -166,7 +166,14 @@ case "$command" in
       n=$((n + 1))
     done < <(split $' \t' "${INPUT_HEALTH_CHECKS:-}")
     if [ "$n" -eq 0 ]; then die "command 'watch' needs the 'health-checks' input"; fi
-    used="$used environment health-checks"
+    for pair in checks:--checks interval:--interval threshold:--threshold on-failure:--on-failure \
+                on-success:--on-success; do
+      var=$(printf 'INPUT_%s' "${pair%%:*}" | tr 'a-z-' 'A-Z_')
+      value=$(trim "${!var:-}")
+      # values are checked by the CLI; `=` keeps a value starting with '-' from becoming an option
+      if [ -n "$value" ]; then args+=("${pair#*:}=$value"); fi
+    done
+    used="$used environment health-checks checks interval threshold on-failure on-success"
     ;;
   status | validate)
     args+=("$command")
@@ -199,7 +206,8 @@ case "$command" in
 esac
 
 # `ref` and `tag` always have a value (their defaults), so only the optional inputs are checked.
-for name in environment images commits steps to from canary-weight health-checks labels reviewers delivery reason; do
+for name in environment images commits steps to from canary-weight health-checks checks interval threshold \
+            on-failure on-success labels reviewers delivery reason; do
   var=$(printf 'INPUT_%s' "$name" | tr 'a-z-' 'A-Z_')
   case " $used " in
     *" $name "*) ;;
