@@ -55,9 +55,20 @@ def render_template(template: str, env: str, subject: str) -> str:
     return text
 
 
+def check_input(request: BumpRequest) -> None:
+    """Refuse what the user typed wrong before touching the network (the aliases come later)."""
+    if request.tag is not None:
+        validate_tag(request.tag)
+    for spec in request.images:
+        Wanted.parse(spec, request.tag)
+    if not request.images and request.tag is None:
+        raise UsageError("nothing to bump: give --image NAME=TAG, or --tag with aliases in images:")
+    if request.message:
+        render_template(request.message, "env", "subject")
+
+
 def bump(session: Session, request: BumpRequest) -> WriteResult:
-    # Validate what the user typed before touching the network.
-    wanted_images(request.images, request.tag, {"_": "_"} if not request.images else {})
+    check_input(request)
     env, commit = session.environment(request.target)
     wanted = wanted_images(request.images, request.tag, dict(session.config.images))
 
