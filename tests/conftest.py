@@ -40,6 +40,17 @@ def bot_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str
 RunBot = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def refused(run_bot: RunBot, remote: Remote, *args: str, code: int = 2) -> str:
+    """Run `gitops-bot --repo REMOTE ARGS`, which must be refused: that exit code, no traceback, and
+    not a ref of the remote moved. Returns stderr for the caller's own checks."""
+    refs = remote.refs()
+    proc = run_bot("--repo", remote.url, *args)
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert remote.refs() == refs
+    return proc.stderr
+
+
 @pytest.fixture
 def run_bot(tmp_path: Path) -> RunBot:
     """Run the installed `gitops-bot` as a user would, with a clean HOME and no ambient tokens."""

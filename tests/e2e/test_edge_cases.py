@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import RunBot
+from tests.conftest import RunBot, refused
 from tests.support.gitrepo import Remote, make_remote
 
 API = "flux/clusters/staging/releases/api-server.yaml"
@@ -23,11 +23,8 @@ def test_relative_workdir_is_reused(remote: Remote, run_bot: RunBot, tmp_path: P
 
 def test_holds_file_that_is_not_a_mapping_is_exit_2(tmp_path: Path, run_bot: RunBot) -> None:
     remote = make_remote(tmp_path / "r", extra={".gitops-bot/holds.yaml": b"- a\n"})
-    refs = remote.refs()
-    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "kai-api-server=z1")
-    assert proc.returncode == 2
-    assert ".gitops-bot/holds.yaml: must be a mapping" in proc.stderr
-    assert remote.refs() == refs
+    stderr = refused(run_bot, remote, "bump", "--env", "staging", "--image", "kai-api-server=z1")
+    assert ".gitops-bot/holds.yaml: must be a mapping" in stderr
 
 
 def test_duplicate_keys_are_refused_with_file_and_line(tmp_path: Path, run_bot: RunBot) -> None:
@@ -36,11 +33,8 @@ def test_duplicate_keys_are_refused_with_file_and_line(tmp_path: Path, run_bot: 
            b"spec:\n  values:\n    image:\n      repository: ghcr.io/kai-platform/kai-extra\n"
            b"      tag: a\n      tag: b\n")
     remote = make_remote(tmp_path / "r", extra={path: doc})
-    refs = remote.refs()
-    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "kai-extra=c")
-    assert proc.returncode == 2
-    assert f"{path}:10: invalid YAML: duplicate key 'tag'" in proc.stderr
-    assert remote.refs() == refs
+    stderr = refused(run_bot, remote, "bump", "--env", "staging", "--image", "kai-extra=c")
+    assert f"{path}:10: invalid YAML: duplicate key 'tag'" in stderr
 
 
 def test_tags_go_yaml_reads_as_numbers_are_quoted(remote: Remote, run_bot: RunBot) -> None:
@@ -75,12 +69,9 @@ def test_canary_start_is_not_a_deploy(remote: Remote, run_bot: RunBot) -> None:
 
 
 def test_unknown_names_in_unhold_and_canary_promote_are_exit_2(remote: Remote, run_bot: RunBot) -> None:
-    refs = remote.refs()
-    proc = run_bot("--repo", remote.url, "unhold", "--env", "staging", "--image", "nosuch")
-    assert proc.returncode == 2 and "matches no hold" in proc.stderr
-    proc = run_bot("--repo", remote.url, "canary", "promote", "--env", "staging", "--image", "nosuch")
-    assert proc.returncode == 2 and "no HelmRelease with a canary block" in proc.stderr
-    assert remote.refs() == refs
+    assert "matches no hold" in refused(run_bot, remote, "unhold", "--env", "staging", "--image", "nosuch")
+    assert "no HelmRelease with a canary block" in refused(run_bot, remote, "canary", "promote", "--env",
+                                                           "staging", "--image", "nosuch")
 
 
 def test_docker_style_image_gets_a_hint(run_bot: RunBot, remote: Remote) -> None:
@@ -188,11 +179,7 @@ def test_running_the_same_rollback_twice_changes_nothing_the_second_time(remote:
 
 
 def test_revert_takes_commit_shas_only(remote: Remote, run_bot: RunBot) -> None:
-    refs = remote.refs()
-    proc = run_bot("--repo", remote.url, "revert", "--env", "staging", "--", "HEAD~1")
-    assert proc.returncode == 2
-    assert "is not a commit SHA" in proc.stderr
-    assert remote.refs() == refs
+    assert "is not a commit SHA" in refused(run_bot, remote, "revert", "--env", "staging", "--", "HEAD~1")
 
 
 def test_an_overridden_merge_key_in_image_values_is_refused(tmp_path: Path, run_bot: RunBot) -> None:
@@ -201,6 +188,5 @@ def test_an_overridden_merge_key_in_image_values_is_refused(tmp_path: Path, run_
            b"  values:\n    base: &b {repository: ghcr.io/k/merged, tag: olda}\n"
            b"    image: {<<: *b, tag: override}\n")
     remote = make_remote(tmp_path / "r", extra={path: doc})
-    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "merged=new1")
-    assert proc.returncode == 2
-    assert f"{path}:7: image values that override a merge key" in proc.stderr
+    stderr = refused(run_bot, remote, "bump", "--env", "staging", "--image", "merged=new1")
+    assert f"{path}:7: image values that override a merge key" in stderr

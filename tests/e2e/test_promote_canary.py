@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunBot
+from tests.conftest import RunBot, refused
 from tests.support.gitrepo import Remote, make_remote
 
 PROD_API = "flux/clusters/production/releases/api-server.yaml"
@@ -91,10 +91,7 @@ def test_canary_start_promote_abort(remote: Remote, run_bot: RunBot) -> None:
 
 
 def test_canary_start_needs_a_canary_block(remote: Remote, run_bot: RunBot) -> None:
-    refs = remote.refs()
-    proc = run_bot("--repo", remote.url, "canary", "start", "--env", "staging", "--image", "redis=8.0.0")
-    assert proc.returncode == 2
-    assert remote.refs() == refs
+    refused(run_bot, remote, "canary", "start", "--env", "staging", "--image", "redis=8.0.0")
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
