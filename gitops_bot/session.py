@@ -60,6 +60,8 @@ class Session:
         base = options.base_config()
         self.config = base.with_overrides(repository=options.repo, url=None)
         self._explicit = options.config is not None
+        self.credentials = self.credentials.resolved(self.config.repository)  # a GitHub App's token
+        self.push_only: str | None = None  # set by --wait: pull-request delivery is refused (docs/github.md)
         self.url = options.remote_url or (None if options.repo else base.url) or remote_url(
             self.config.repository
         )

@@ -8,9 +8,8 @@ from typing import Any, TypeVar
 import click
 
 from gitops_bot.actions import ActionsWriter
-from gitops_bot.cli import options
+from gitops_bot.cli import options, run_credentials
 from gitops_bot.config import PullRequestOverrides
-from gitops_bot.credentials import Credentials
 from gitops_bot.render import write_result
 from gitops_bot.result import WriteResult
 from gitops_bot.session import Options, Session
@@ -48,7 +47,7 @@ def pr_overrides(labels: tuple[str, ...] = (), reviewers: tuple[str, ...] = (),
 def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> None:
     """Open a session, run a write command's core function, render its result."""
     opts: Options = options(ctx)
-    credentials = Credentials.from_env()
+    credentials = run_credentials(ctx)
     with Session(opts, credentials) as session:
         result = core(session)
     write_result(result, opts, ActionsWriter(redact=credentials.redact))

@@ -4,9 +4,8 @@ from typing import Any
 
 import click
 
-from gitops_bot.cli import global_options, options
+from gitops_bot.cli import global_options, options, run_credentials
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
-from gitops_bot.credentials import Credentials
 from gitops_bot.images import short_name
 from gitops_bot.promote import PromoteRequest, promote, status
 from gitops_bot.render import emit_json, table
@@ -43,7 +42,7 @@ def promote_command(ctx: click.Context, /, source: str, target: str, images: tup
 def status_command(ctx: click.Context, /, envs: tuple[str, ...]) -> None:
     """Image x environment table of current tags; images whose tags differ are marked as drift."""
     opts = options(ctx)
-    with Session(opts, Credentials.from_env()) as session:
+    with Session(opts, run_credentials(ctx)) as session:
         board = status(session, envs)
     if opts.output == "json":
         emit_json(board.to_json())
