@@ -269,9 +269,9 @@ class Workspace:
                          stdin=message, extra_env={**identity(author), **sign.env})
         return self.head()
 
-    def push(self, branch: str, *, lease: str | None = None) -> PushOutcome:
-        """Push HEAD to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
-        args = ["push", "--porcelain", "origin", f"HEAD:refs/heads/{branch}"]
+    def push(self, branch: str, *, lease: str | None = None, source: str = "HEAD") -> PushOutcome:
+        """Push HEAD (or `source`) to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
+        args = ["push", "--porcelain", "origin", f"{source}:refs/heads/{branch}"]
         if lease is not None:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
         if self.git.progress:
