@@ -6,6 +6,7 @@ import click
 
 from gitops_bot.cli import global_options, options, run_credentials
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands.wait import wait_options
 from gitops_bot.images import short_name
 from gitops_bot.promote import PromoteRequest, promote, status
 from gitops_bot.render import emit_json, table
@@ -20,6 +21,7 @@ from gitops_bot.session import Session
 @click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
 @click.option("--force", is_flag=True, help="Update held images too.")
 @delivery_option
+@wait_options
 @pr_options
 @global_options
 @click.pass_context
