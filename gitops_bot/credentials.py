@@ -1,6 +1,7 @@
 """The token: where it comes from, how it reaches git, and how it is kept out of every text.
 
-The token is read from `GITOPS_BOT_TOKEN`, else `GITHUB_TOKEN`, and nowhere else. It reaches git only
+The token is read from `GITOPS_BOT_TOKEN`, else `GITHUB_TOKEN`, else minted for a GitHub App
+(`GITOPS_BOT_APP_ID` + `GITOPS_BOT_APP_PRIVATE_KEY`, app_auth.py), and nowhere else. It reaches git only
 through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` in git's environment: never in
 argv, in the remote URL or in `.git/config`. Every text that leaves the process goes through
 `Credentials.redact`.

@@ -188,3 +188,18 @@ def test_the_app_key_never_reaches_git(gh: GitHubMock, app_env: None, remote: Re
     assert "GITOPS_BOT_APP_PRIVATE_KEY" not in seen
     assert key.pem.splitlines()[1] not in seen
     assert MINTED not in seen
+
+
+def test_minted_token_and_key_are_redacted_by_the_run_credentials(key: AppKey) -> None:
+    """The Credentials main() made share the App: a token minted later is redacted there too."""
+    from gitops_bot.credentials import Credentials
+
+    creds = Credentials.from_env({"GITOPS_BOT_APP_ID": APP_ID, "GITOPS_BOT_APP_PRIVATE_KEY": key.pem,
+                                  "GITOPS_BOT_SIGNING_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+                                                            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE\n"
+                                                            "-----END OPENSSH PRIVATE KEY-----"})
+    assert creds.token is None and creds.app is not None
+    assert repr(creds).count("PRIVATE") == 0  # neither key is in the repr
+    creds.app.minted.append(MINTED)  # as AppLogin.token() records it
+    text = f"failed with {MINTED} and {key.pem.splitlines()[2]} and b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE"
+    assert creds.redact(text) == "failed with *** and *** and ***"
