@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from github import Auth, Github
+from github import Auth, Github, GithubException
 
 from gitops_bot.errors import UsageError
 from gitops_bot.github_api import api_url, call, retry_policy
@@ -57,16 +57,27 @@ class StatusReader:
         self._requester = client.requester
         self._contains: dict[tuple[str, str], bool] = {}
 
-    def _get(self, path: str, what: str, **params: Any) -> Any:
-        return call(lambda: self._requester.requestJsonAndCheck("GET", f"/repos/{self.slug}{path}",
-                                                                parameters=params or None)[1], what, self.slug)
+    def _get(self, path: str, what: str, *, unknown_ok: bool = False, **params: Any) -> Any:
+        def fetch() -> Any:
+            try:
+                return self._requester.requestJsonAndCheck("GET", f"/repos/{self.slug}{path}",
+                                                           parameters=params or None)[1]
+            except GithubException as err:
+                if unknown_ok and err.status in (404, 422):
+                    return None
+                raise
+
+        return call(fetch, what, self.slug)
 
     def reports(self, sha: str) -> list[Report]:
-        """Every status context and check run on `sha` (the latest of each)."""
+        """Every status context and check run on `sha` (the latest of each); none yet for a commit
+        GitHub does not know yet (404/422 right after a push)."""
         out: dict[str, Report] = {}
         for page in range(1, MAX_PAGES + 1):
             data = self._get(f"/commits/{sha}/status", f"read the commit statuses of {sha[:12]}",
-                             per_page=100, page=page)
+                             unknown_ok=page == 1, per_page=100, page=page)
+            if data is None:
+                return []
             statuses = data.get("statuses") or []
             for s in statuses:
                 name = str(s.get("context", ""))

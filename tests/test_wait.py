@@ -358,3 +358,19 @@ def test_wait_without_a_token_is_refused_before_pushing(rsps: responses.Requests
     assert code == 2
     assert "needs a token" in err
     assert remote.refs() == refs
+
+
+def test_a_commit_github_does_not_know_yet_is_pending_not_an_error(rsps: responses.RequestsMock) -> None:
+    rsps.get(url(f"/commits/{OURS}/status"), status=422, json={"message": f"No commit found for SHA: {OURS}"})
+    statuses(rsps, OURS, [status("success")])
+    outcome, lines = run_wait(rsps, FakeClock())
+    assert outcome.state == "success"
+    assert len(lines) == 1
+
+
+def test_api_refusal_while_waiting_exits_1(rsps: responses.RequestsMock) -> None:
+    from gitops_bot.errors import GitHubError
+
+    rsps.get(url(f"/commits/{OURS}/status"), status=401, json={"message": "Bad credentials"})
+    with pytest.raises(GitHubError, match="GitHub API 401 while trying to read the commit statuses"):
+        run_wait(rsps, FakeClock())
