@@ -74,12 +74,15 @@ def test_app_token_is_minted_with_a_signed_jwt_and_pushes_over_https_like_a_toke
         monkeypatch: pytest.MonkeyPatch) -> None:
     remote = make_remote(tmp_path / "srv")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    trace = tmp_path / "trace2.json"
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
+    workdir = tmp_path / "work"
     installation(gh)
     exchange(gh)
     with GitHttpServer(tmp_path / "srv", MINTED) as server:
         url = server.url_for("kai-gitops.git")
-        code, out, err = run(capsys, "--repo", SLUG, "--remote-url", url, "--output", "json",
-                             "bump", "--env", "staging", "--image", IMAGE)
+        code, out, err = run(capsys, "--repo", SLUG, "--remote-url", url, "--workdir", str(workdir),
+                             "--output", "json", "bump", "--env", "staging", "--image", IMAGE)
         assert code == 0, err
         assert server.requests and all(r.auth_ok for r in server.requests)
     result = json.loads(out)
@@ -98,6 +101,13 @@ def test_app_token_is_minted_with_a_signed_jwt_and_pushes_over_https_like_a_toke
     assert MINTED not in err.replace(f"::add-mask::{MINTED}", "")
     body_line = key.pem.splitlines()[1]
     assert body_line not in out + err
+    # never in git's argv, never in the work directory (.git/config included)
+    argvs = [e["argv"] for e in map(json.loads, trace.read_text().splitlines()) if e.get("event") == "start"]
+    assert any(a[1:2] == ["push"] for a in argvs)
+    assert not [a for a in argvs if any(MINTED in arg for arg in a)]
+    files = [p for p in workdir.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert (workdir / ".git" / "config") in files
+    assert [p for p in files if MINTED.encode() in p.read_bytes()] == []
 
 
 def test_installation_id_from_the_environment_skips_the_lookup(

@@ -229,7 +229,8 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github-output"))
-    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_API_URL", "GITOPS_BOT_APP_ID"):
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_API_URL", "GITOPS_BOT_APP_ID"):
         monkeypatch.delenv(var, raising=False)
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -309,6 +310,7 @@ def test_bump_wait_waits_on_the_pushed_commit(rsps: responses.RequestsMock, invo
         {"context": APPS, "state": "success", "description": "Applied"}]}
     assert f"/commits/{result['commit']}/status" in rsps.calls[0].request.url
     assert outputs(tmp_path)["wait-state"] == "success"
+    assert "Flux: Flux applied" in (tmp_path / "summary.md").read_text()
 
 
 def test_bump_wait_failure_exits_3_after_pushing(rsps: responses.RequestsMock, invoke: Invoke,

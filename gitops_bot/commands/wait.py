@@ -51,9 +51,12 @@ def progress(line: str) -> None:
     click.echo(f"gitops-bot: {line}", err=True)
 
 
-def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: ActionsWriter) -> None:
+def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: ActionsWriter,
+                summarize: bool = True) -> None:
     """Outputs and text for a finished wait; exit 3 on a Flux failure, 1 on a timeout (result printed)."""
     actions.set_outputs({"wait-state": outcome.state, "health-status": outcome.health_status})
+    if summarize:
+        actions.summary(f"Flux: {outcome.summary()}\n")
     if opts.output != "json":
         for report in outcome.contexts:
             click.echo(f"  {report.context}: {report.state}"
@@ -100,4 +103,4 @@ def wait_command_cli(ctx: click.Context, /, env: str, commit: str | None, timeou
     if opts.output == "json":
         emit_json({"command": "wait", "environment": env, "branch": branch, "commit": outcome.commit,
                    "health_status": outcome.health_status, "wait": outcome.to_json()})
-    report_wait(outcome, env, opts, actions)
+    report_wait(outcome, env, opts, actions, summarize=False)
