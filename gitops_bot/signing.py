@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +24,9 @@ from gitops_bot.errors import GitError, UsageError
 
 KEY_VAR = "GITOPS_BOT_SIGNING_KEY"
 LOCAL_MODES = ("ssh", "gpg")
+# git's words when the signing program could not sign (a passphrase, a key it cannot use)
+_SIGN_FAILED = re.compile(r"failed to sign|Load key|load public key|incorrect passphrase|"
+                          r"No secret key|failed to write commit object", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,11 @@ def signing(mode: str, key: str | None) -> Iterator[Signing]:
     folder = Path(tempfile.mkdtemp(prefix="gitops-bot-sign-", dir=_short_tmp() if mode == "gpg" else None))
     try:
         yield _ssh(folder, key) if mode == "ssh" else _gpg(folder, key)
+    except GitError as err:
+        if not _SIGN_FAILED.search(str(err)):
+            raise
+        raise UsageError(f"commit.sign: {mode}: git could not sign with the key in {KEY_VAR} (a key with a "
+                         f"passphrase cannot be used: export one without); nothing was pushed") from None
     finally:
         if mode == "gpg":  # stop the agent gpg started for that home, then remove it
             with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -85,7 +94,9 @@ def _ssh(folder: Path, key: str) -> Signing:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-    return Signing(("-c", "gpg.format=ssh", "-c", f"user.signingKey={path}", "-c", "commit.gpgSign=true"))
+    # never a passphrase prompt: ssh-keygen asks a program that answers nothing instead of the terminal
+    return Signing(("-c", "gpg.format=ssh", "-c", f"user.signingKey={path}", "-c", "commit.gpgSign=true"),
+                   {"SSH_ASKPASS": "false", "SSH_ASKPASS_REQUIRE": "force"})
 
 
 def _gpg(folder: Path, key: str) -> Signing:
@@ -94,6 +105,7 @@ def _gpg(folder: Path, key: str) -> Signing:
         raise UsageError(f"{KEY_VAR} is not an armored OpenPGP secret key: give the output of "
                          f"`gpg --armor --export-secret-keys KEYID` (no passphrase)")
     env = {**_clean_env(), "GNUPGHOME": str(folder)}
+    (folder / "gpg.conf").write_text("batch\npinentry-mode loopback\n")  # never a passphrase prompt
     try:
         imported = subprocess.run(["gpg", "--batch", "--quiet", "--import"], input=text.encode(), env=env,
                                   capture_output=True, timeout=60, check=False)

@@ -153,3 +153,18 @@ def test_history_reads_a_signed_commit(run_bot: RunBot, remote: Remote, tmp_path
     assert deploys[0]["commit"] == remote.head("staging")
     assert deploys[0]["changes"][0]["to"] == "5d6e7f8"
     assert git("cat-file", "-p", "staging", cwd=remote.bare).count("gpgsig") == 1
+
+
+def test_a_key_with_a_passphrase_is_refused_with_exit_2_without_prompting(run_bot: RunBot, remote: Remote,
+                                                                         tmp_path: Path) -> None:
+    folder = tmp_path / "pp"
+    folder.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "s3cret", "-f", str(folder / "id")],
+                   check=True, capture_output=True, timeout=60)
+    refs = remote.refs()
+    proc = run_bot("--repo", remote.url, "--config", str(sign_config(tmp_path, "ssh")), "bump", "--env",
+                   "staging", "--image", IMAGE, env={"GITOPS_BOT_SIGNING_KEY": (folder / "id").read_text()},
+                   timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "could not sign with the key in GITOPS_BOT_SIGNING_KEY" in proc.stderr
+    assert remote.refs() == refs
