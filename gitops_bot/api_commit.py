@@ -14,12 +14,10 @@ import base64
 import logging
 import os
 import re
-from dataclasses import replace
 from typing import Any
 
 import requests
 
-from gitops_bot.deliver import Applied
 from gitops_bot.errors import GitError, GitHubError, UsageError
 from gitops_bot.github_api import api_url
 from gitops_bot.session import Session
@@ -41,18 +39,16 @@ def graphql_url() -> str:
     return explicit or api_url().removesuffix("/v3") + "/graphql"
 
 
-def publish(session: Session, branch: str, start: str, applied: Applied, *,
-            lease: str | None = None) -> Applied | None:
-    """Put the commits `start..applied.head` on the remote `branch`; None when another writer won a race.
+def publish(session: Session, branch: str, start: str, head: str, *, lease: str | None = None) -> str | None:
+    """Put the local commits `start..head` on the remote `branch` and return the remote's new head
+    (GitHub's own commit with `commit.sign: github`); None when another writer won a race.
 
     `lease`, for the bot's own PR branch: the remote commit that may be overwritten ("" for none).
-    The returned Applied names the remote's commit (GitHub's own with `commit.sign: github`).
     """
     ws = session.ws
     if session.config.sign != "github":
         outcome = ws.push(branch) if lease is None else ws.push(branch, lease=lease)
-        return applied if outcome is PushOutcome.PUSHED else None
-    assert applied.head is not None
+        return head if outcome is PushOutcome.PUSHED else None
     slug = session.config.repository
     token = session.credentials.token
     if not token:
@@ -64,14 +60,14 @@ def publish(session: Session, branch: str, start: str, applied: Applied, *,
     if lease is not None and lease != start and ws.push(branch, lease=lease, source=start) is not PushOutcome.PUSHED:
         return None
     expected = start
-    for commit in ws.git.out("rev-list", "--reverse", f"{start}..{applied.head}").split():
+    for commit in ws.git.out("rev-list", "--reverse", f"{start}..{head}").split():
         created = _create(ws, token, slug, branch, expected, commit)
         if created is None:
             return None
         log.info("GitHub created %s on %s (for local %s)", created[:12], branch, commit[:12])
         expected = created
-    _fetch_created(ws, branch, expected, applied.head)
-    return replace(applied, head=expected)
+    _fetch_created(ws, branch, expected, head)
+    return expected
 
 
 def file_changes(ws: Workspace, parent: str, commit: str) -> dict[str, list[dict[str, str]]]:

@@ -11,8 +11,9 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from gitops_bot.api_commit import publish
 from gitops_bot.config import Environment, PullRequestOverrides
 from gitops_bot.errors import GitError, UsageError
 from gitops_bot.plan import Change, Plan, Skip
@@ -112,12 +113,10 @@ def _deliver_push(session: Session, command: str, env: Environment, commit: str,
         applied = apply_on(session, env, commit, apply)
         if applied.head is None or session.options.dry_run:
             return result_for(session, command, env, commit, applied, pushed=False)
-        from gitops_bot.api_commit import publish  # git push, or GitHub's API with commit.sign: github
-
-        published = publish(session, env.branch, commit, applied)
-        if published is not None:
-            log.info("pushed %s to %s", str(published.head)[:12], env.branch)
-            return result_for(session, command, env, commit, published, pushed=True)
+        pushed = publish(session, env.branch, commit, applied.head)  # git push, or GitHub's API (commit.sign)
+        if pushed is not None:
+            log.info("pushed %s to %s", pushed[:12], env.branch)
+            return result_for(session, command, env, commit, replace(applied, head=pushed), pushed=True)
         if attempt == retries:
             break
         delay = backoff(attempt, slot=time.monotonic() - started)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from github import GithubException
 from github.PullRequest import PullRequest
@@ -50,10 +51,10 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
         if session.options.dry_run:  # the open PR is the one that would be updated
             info = _info(pull, "updated") if pull is not None else None
             return result_for(session, command, env, start, applied, False, info, head_branch)
-        published = publish(session, head_branch, start, applied, lease=head or "")  # commit.sign: github
-        if published is not None and published.head is not None:
-            applied = published
-            info = _open_or_update(session, gh, env, base, published.head, pull, options)
+        pushed = publish(session, head_branch, start, applied.head, lease=head or "")  # or GitHub's API
+        if pushed is not None:
+            applied = replace(applied, head=pushed)
+            info = _open_or_update(session, gh, env, base, pushed, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
         if attempt < session.options.retries:
             time.sleep(backoff(attempt))
