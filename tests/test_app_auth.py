@@ -213,3 +213,28 @@ def test_minted_token_and_key_are_redacted_by_the_run_credentials(key: AppKey) -
     creds.app.minted.append(MINTED)  # as AppLogin.token() records it
     text = f"failed with {MINTED} and {key.pem.splitlines()[2]} and b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE"
     assert creds.redact(text) == "failed with *** and *** and ***"
+
+
+def test_installation_id_that_is_not_a_number_is_refused_with_exit_2(
+        gh: GitHubMock, app_env: None, remote: Remote, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITOPS_BOT_APP_INSTALLATION_ID", "kai")
+    code, _out, err = run(capsys, "--repo", SLUG, "--remote-url", remote.url, "bump", "--env", "staging",
+                          "--image", IMAGE)
+    assert code == 2
+    assert "GITOPS_BOT_APP_INSTALLATION_ID must be a number" in err
+    assert len(gh.rsps.calls) == 0
+
+
+def test_enterprise_api_url_is_used_for_the_exchange(
+        gh: GitHubMock, app_env: None, key: AppKey, remote: Remote, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ghe = "https://ghe.example.com/api/v3"
+    monkeypatch.setenv("GITHUB_API_URL", ghe)
+    gh.rsps.get(gh.url(f"{ghe}/repos/{SLUG}/installation"), json={"id": 9})
+    gh.rsps.post(gh.url(f"{ghe}/app/installations/9/access_tokens"), status=201, json={"token": MINTED})
+    code, _out, err = run(capsys, "--repo", SLUG, "--remote-url", remote.url, "bump", "--env", "staging",
+                          "--image", IMAGE)
+    assert code == 0, err
+    assert [c.request.url.split("?")[0].replace(":443", "") for c in gh.rsps.calls] == [
+        f"{ghe}/repos/{SLUG}/installation", f"{ghe}/app/installations/9/access_tokens"]
