@@ -132,8 +132,11 @@ def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, co
     if reply.status_code >= 400 or errors or not isinstance(oid, str):
         hint = {401: " (the token is invalid or expired)",
                 403: " (the token needs contents: write on the repository)"}.get(reply.status_code, "")
+        # a server error may come after the commit was made: a re-run then finds it and changes nothing
+        outcome = ("GitHub may have created the commit anyway: run again, a re-run changes nothing if it did"
+                   if reply.status_code >= 500 else "nothing was written")
         raise GitHubError(f"GitHub API {reply.status_code} while trying to {what}: "
-                          f"{said or 'no commit in the reply'}{hint}; nothing was written")
+                          f"{said or 'no commit in the reply'}{hint}; {outcome}")
     return oid
 
 

@@ -214,3 +214,12 @@ def test_file_changes_lists_deletions_and_additions(tmp_path: Path) -> None:
         changes = file_changes(ws, f"{head}^", head)
     assert changes == {"additions": [{"path": "flux/new.yaml", "contents": base64.b64encode(b"b: 2\n").decode()}],
                        "deletions": [{"path": "flux/extra.yaml"}]}
+
+
+def test_server_error_says_a_re_run_is_safe(rsps: responses.RequestsMock, invoke: Invoke, remote: Remote) -> None:
+    rsps.post("https://api.github.com/graphql", status=502, json={"message": "Bad Gateway"})
+    code, _out, err = invoke("bump", "--env", "staging", "--image", IMAGE)
+    assert code == 1
+    assert "GitHub API 502" in err and "a re-run changes nothing" in err
+    body = json.loads(rsps.calls[0].request.body)
+    assert body["variables"]["input"]["expectedHeadOid"] == remote.head("staging")
