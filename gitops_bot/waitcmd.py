@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gitops_bot.app_auth import SOURCE as APP_SOURCE
 from gitops_bot.commit_status import StatusReader
 from gitops_bot.config import Environment
 from gitops_bot.errors import UsageError
@@ -13,6 +15,8 @@ from gitops_bot.github_config import wait_timeout
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.wait import Clock, WaitOutcome, WaitRequest, wait_for
 
+log = logging.getLogger("gitops_bot.wait")
+APP_TOKEN_LIFETIME = 3600.0  # seconds an installation token is valid
 DEFAULT_CLOCK = Clock()  # tests replace it with one that does not sleep
 _SHA = re.compile(r"[0-9a-f]{7,40}")
 
@@ -47,6 +51,9 @@ def wait_on(session: Session, env: Environment, commit: str | None, timeout: flo
         raise UsageError(f"branch {env.branch!r} does not exist: nothing to wait for")
     config = session.config.wait
     limit = config.timeout if timeout is None else wait_timeout(timeout, "the wait timeout")
+    if session.credentials.source == APP_SOURCE and limit > APP_TOKEN_LIFETIME - 300:
+        log.warning("waiting up to %.0f s with a GitHub App token, which expires after one hour: the wait "
+                    "may fail with a 401 once it has", limit)
     request = WaitRequest(sha, config.contexts, limit)
     return wait_for(reader, request, lambda: session.ws.remote_head(env.branch), progress, DEFAULT_CLOCK)
 
