@@ -61,6 +61,13 @@ def global_options(func: F) -> F:
     return func
 
 
+def run_credentials(ctx: click.Context) -> Credentials:
+    """The run's one Credentials (main() made it), so that a GitHub App token is minted, masked and
+    redacted once per run."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Credentials) else Credentials.from_env()
+
+
 def options(ctx: click.Context) -> Options:
     given = ctx.find_root().meta.get("gitops_bot.options", {})
     return Options(**{k: v for k, v in given.items() if v is not None})
@@ -80,7 +87,8 @@ def cli() -> None:
     See the change without writing anything:
       gitops-bot --dry-run bump --env staging --image kai-api-server=5d6e7f8
 
-    Credentials come only from GITOPS_BOT_TOKEN (else GITHUB_TOKEN).
+    Credentials come only from GITOPS_BOT_TOKEN (else GITHUB_TOKEN, else a GitHub App:
+    GITOPS_BOT_APP_ID + GITOPS_BOT_APP_PRIVATE_KEY).
     Exit codes: 0 done, 1 run-time failure, 2 bad input, 3 health degraded.
     """
 
@@ -124,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     credentials = Credentials.from_env()
     actions = ActionsWriter(redact=credentials.redact)
     actions.mask(credentials.token)
+    if credentials.app is not None:
+        credentials.app.announce = actions.mask  # a minted App token is masked the moment it exists
     args = argv if argv is not None else sys.argv[1:]
     verbose = any(a in ("-v", "--verbose") for a in args)
     as_json = "--output=json" in args or ("--output", "json") in itertools.pairwise(args)
@@ -137,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code)
 
     try:
-        cli.main(args=argv, prog_name="gitops-bot", standalone_mode=False)
+        cli.main(args=argv, prog_name="gitops-bot", standalone_mode=False, obj=credentials)
     except click.exceptions.Abort:
         click.echo("gitops-bot: aborted", err=True)
         sys.exit(1)

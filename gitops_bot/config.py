@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from gitops_bot.errors import ConfigError, UsageError
+from gitops_bot.github_config import WaitConfig, sign_mode
 
 CONFIG_FILE = ".gitops-bot.yaml"
 DEFAULT_AUTHOR = "gitops-bot <gitops-bot@users.noreply.github.com>"
@@ -36,7 +37,7 @@ environments:
     delivery: pull-request
 """
 
-_SECTIONS = ("gitops", "environments", "images", "policy", "commit", "pull-request")
+_SECTIONS = ("gitops", "environments", "images", "policy", "commit", "pull-request", "wait")
 _PR_KEYS = ("labels", "reviewers", "team-reviewers", "draft", "auto-merge")
 _BRANCH_RE = re.compile(r"[A-Za-z0-9._/-]+")
 
@@ -92,6 +93,8 @@ class Config:
     author: str = DEFAULT_AUTHOR
     pull_request: PullRequestOptions = PullRequestOptions()
     source: str = "built-in defaults"
+    sign: str = "none"  # commit.sign: none | github | ssh | gpg (docs/github.md)
+    wait: WaitConfig = field(default_factory=WaitConfig)
 
     @classmethod
     def defaults(cls) -> Config:
@@ -240,7 +243,7 @@ def _build(data: dict[str, Any], source: str) -> Config:
     if policy not in POLICIES:
         raise ConfigError(f"config key 'policy' must be one of {', '.join(POLICIES)}")
 
-    commit = _keys(merged.get("commit") or {}, "commit", ("author",))
+    commit = _keys(merged.get("commit") or {}, "commit", ("author", "sign"))
     author = _str(commit.get("author", DEFAULT_AUTHOR), "commit.author")
     if not re.fullmatch(r"[^<>]+ <[^<>\s]+>", author):
         raise ConfigError(f"config key 'commit.author' must look like 'Name <email>': {author!r}")
@@ -254,4 +257,6 @@ def _build(data: dict[str, Any], source: str) -> Config:
         author=author,
         pull_request=_pull_request(merged.get("pull-request") or {}),
         source=source,
+        sign=sign_mode(commit.get("sign")),
+        wait=WaitConfig.from_raw(merged.get("wait")),
     )

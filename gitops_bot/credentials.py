@@ -1,6 +1,7 @@
 """The token: where it comes from, how it reaches git, and how it is kept out of every text.
 
-The token is read from `GITOPS_BOT_TOKEN`, else `GITHUB_TOKEN`, and nowhere else. It reaches git only
+The token is read from `GITOPS_BOT_TOKEN`, else `GITHUB_TOKEN`, else minted for a GitHub App
+(`GITOPS_BOT_APP_ID` + `GITOPS_BOT_APP_PRIVATE_KEY`, app_auth.py), and nowhere else. It reaches git only
 through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` in git's environment: never in
 argv, in the remote URL or in `.git/config`. Every text that leaves the process goes through
 `Credentials.redact`.
@@ -12,10 +13,15 @@ import base64
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
+from gitops_bot.app_auth import SOURCE as APP_SOURCE
+from gitops_bot.app_auth import AppLogin
+
 TOKEN_VARS = ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN")
+# never handed to git or any other program the bot runs (docs/github.md)
+SECRET_VARS = (*TOKEN_VARS, "GITOPS_BOT_APP_PRIVATE_KEY", "GITOPS_BOT_SIGNING_KEY")
 REDACTED = "***"
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@/\s]+@", re.IGNORECASE)
 
@@ -24,6 +30,9 @@ _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@/\s]+@
 class Credentials:
     token: str | None = None
     source: str | None = None  # the environment variable the token came from
+    # a GitHub App that mints the token when no token variable is set (docs/github.md)
+    app: AppLogin | None = field(default=None, compare=False, repr=False)
+    signing_key: str | None = field(default=None, compare=False, repr=False)  # GITOPS_BOT_SIGNING_KEY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
@@ -31,14 +40,21 @@ class Credentials:
         for name in TOKEN_VARS:
             value = env.get(name, "").strip()
             if value:
-                return cls(value, name)
-        return cls(None)
+                return cls(value, name, AppLogin.from_env(env), _signing_key(env))
+        return cls(None, app=AppLogin.from_env(env), signing_key=_signing_key(env))
+
+    def resolved(self, repository: str) -> Credentials:
+        """These credentials with the GitHub App's installation token minted, if an App is configured."""
+        if self.token or self.app is None:
+            return self
+        return replace(self, token=self.app.token(repository), source=APP_SOURCE)
 
     def _secrets(self) -> list[str]:
-        if not self.token:
-            return []
-        basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
-        return [self.token, basic]
+        extra = [*(self.app.secrets() if self.app else []), *_key_secrets(self.signing_key)]
+        tokens = [self.token] if self.token else []
+        tokens += [t for t in (self.app.minted if self.app else []) if t not in tokens]
+        basics = [base64.b64encode(f"x-access-token:{t}".encode()).decode() for t in tokens]
+        return [*tokens, *basics, *extra]
 
     def redact(self, text: str) -> str:
         """`text` without the token (raw or as the Basic header carries it) or URL passwords."""
@@ -65,7 +81,8 @@ class Credentials:
             netloc = f"{parts.username}@{netloc}"
         scoped = urlunsplit((parts.scheme, netloc, parts.path or "/", "", ""))
         origin = urlunsplit((parts.scheme, netloc, "/", "", ""))
-        header = f"Authorization: Basic {self._secrets()[1]}"
+        basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+        header = f"Authorization: Basic {basic}"
         return [
             (f"http.{scoped}.extraheader", ""),
             (f"http.{scoped}.extraheader", header),
@@ -94,3 +111,14 @@ class Credentials:
             env[f"GIT_CONFIG_VALUE_{i}"] = value
         env["GIT_CONFIG_COUNT"] = str(first + len(entries))
         return env
+
+
+def _signing_key(env: Mapping[str, str]) -> str | None:
+    return env.get("GITOPS_BOT_SIGNING_KEY", "").strip() or None
+
+
+def _key_secrets(key: str | None) -> list[str]:
+    """A private key, whole and line by line (its base64 body lines), for redaction."""
+    if not key:
+        return []
+    return [key, *(ln for ln in re.split(r"\s+", key) if len(ln) >= 16 and re.fullmatch(r"[A-Za-z0-9+/=]+", ln))]

@@ -11,14 +11,14 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from gitops_bot.api_commit import publish
 from gitops_bot.config import Environment, PullRequestOverrides
-from gitops_bot.errors import GitError
+from gitops_bot.errors import GitError, UsageError
 from gitops_bot.plan import Change, Plan, Skip
 from gitops_bot.result import PullRequestInfo, WriteResult
 from gitops_bot.session import Session
-from gitops_bot.workspace import PushOutcome
 
 log = logging.getLogger("gitops_bot.deliver")
 
@@ -76,6 +76,9 @@ def backoff(attempt: int, rng: random.Random | None = None, *, slot: float = BAC
 def deliver(session: Session, command: str, env: Environment, commit: str, apply: Applier,
             delivery: str | None = None, pr: PullRequestOverrides | None = None) -> WriteResult:
     """Apply on `commit`, then write it the environment's way (or as `delivery` overrides)."""
+    if (delivery or env.delivery) == "pull-request" and session.push_only:
+        raise UsageError(f"{session.push_only} needs push delivery, and {env.name} delivers by pull request "
+                         f"(the deploy happens when the PR is merged): drop it, or give --delivery push")
     if (delivery or env.delivery) == "pull-request":
         from gitops_bot.pullrequest import deliver_pull_request
 
@@ -110,9 +113,10 @@ def _deliver_push(session: Session, command: str, env: Environment, commit: str,
         applied = apply_on(session, env, commit, apply)
         if applied.head is None or session.options.dry_run:
             return result_for(session, command, env, commit, applied, pushed=False)
-        if ws.push(env.branch) is PushOutcome.PUSHED:
-            log.info("pushed %s to %s", applied.head[:12], env.branch)
-            return result_for(session, command, env, commit, applied, pushed=True)
+        pushed = publish(session, env.branch, commit, applied.head)  # git push, or GitHub's API (commit.sign)
+        if pushed is not None:
+            log.info("pushed %s to %s", pushed[:12], env.branch)
+            return result_for(session, command, env, commit, replace(applied, head=pushed), pushed=True)
         if attempt == retries:
             break
         delay = backoff(attempt, slot=time.monotonic() - started)

@@ -53,5 +53,9 @@ class HealthDegraded(GitopsBotError):
     exit_code = 3
 
 
+class WaitTimeout(GitopsBotError):
+    """`wait` / `--wait`: Flux did not report success on every awaited context in time."""
+
+
 def exit_code_for(err: BaseException) -> int:
     return err.exit_code if isinstance(err, GitopsBotError) else 1

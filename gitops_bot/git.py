@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from gitops_bot.credentials import TOKEN_VARS, Credentials
+from gitops_bot.credentials import SECRET_VARS, Credentials
 from gitops_bot.errors import GitError
 
 log = logging.getLogger("gitops_bot.git")
@@ -72,7 +72,7 @@ class Git:
 
     def env(self) -> dict[str, str]:
         """git's environment: ours, minus the token variables and other repositories' locations."""
-        env = {k: v for k, v in os.environ.items() if k not in TOKEN_VARS and k not in _REPO_ENV}
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_VARS and k not in _REPO_ENV}
         env.update({"LC_ALL": "C", "GIT_ADVICE": "0"})
         env.update(self.credentials.git_env(self.url, env))
         return env

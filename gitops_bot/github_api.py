@@ -24,6 +24,10 @@ def api_url() -> str:
     return (os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
 
 
+def retry_policy() -> Retry:
+    return _retry()
+
+
 def _retry() -> Retry:
     # Bounded retries on 5xx for every verb (create_pull included: its "already exists" echo is handled).
     return Retry(total=3, backoff_factor=0.5, status_forcelist=(500, 502, 503, 504),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from github import GithubException
 from github.PullRequest import PullRequest
 
+from gitops_bot.api_commit import publish
 from gitops_bot.config import Environment, PullRequestOptions
 from gitops_bot.deliver import Applier, apply_on, backoff, result_for
 from gitops_bot.errors import GitError
@@ -19,7 +21,6 @@ from gitops_bot.render import markdown_table
 from gitops_bot.result import PullRequestInfo, WriteResult
 from gitops_bot.session import Session
 from gitops_bot.states import diff_refs
-from gitops_bot.workspace import PushOutcome
 
 log = logging.getLogger("gitops_bot.pr")
 
@@ -50,8 +51,10 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
         if session.options.dry_run:  # the open PR is the one that would be updated
             info = _info(pull, "updated") if pull is not None else None
             return result_for(session, command, env, start, applied, False, info, head_branch)
-        if ws.push(head_branch, lease=head or "") is PushOutcome.PUSHED:
-            info = _open_or_update(session, gh, env, base, applied.head, pull, options)
+        pushed = publish(session, head_branch, start, applied.head, lease=head or "")  # or GitHub's API
+        if pushed is not None:
+            applied = replace(applied, head=pushed)
+            info = _open_or_update(session, gh, env, base, pushed, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
         if attempt < session.options.retries:
             time.sleep(backoff(attempt))

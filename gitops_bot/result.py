@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_bot.plan import Change, Skip
+from gitops_bot.wait import WaitOutcome
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,10 @@ class WriteResult:
     pull_request: PullRequestInfo | None = None
     diff: str = ""
     changed: bool = False  # the GitOps repository changed (or, in a dry run, would)
+    wait: WaitOutcome | None = None  # --wait: what Flux reported (docs/github.md)
 
     def to_json(self) -> dict[str, Any]:
+        waited = {"wait": self.wait.to_json(), "health_status": self.wait.health_status} if self.wait else {}
         return {
             "command": self.command,
             "environment": self.environment,
@@ -46,4 +49,5 @@ class WriteResult:
             "commit": self.commit,
             "branch": self.branch,
             "pull_request": self.pull_request.to_json() if self.pull_request else None,
+            **waited,
         }

@@ -12,6 +12,7 @@ from gitops_bot.config import CONFIG_FILE, Config, Environment
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import ConfigError, GitError, UsageError
 from gitops_bot.manifests import Manifest
+from gitops_bot.signing import signing
 from gitops_bot.workspace import Workspace, remote_url
 from gitops_bot.yamlnodes import check_syntax
 
@@ -60,11 +61,14 @@ class Session:
         base = options.base_config()
         self.config = base.with_overrides(repository=options.repo, url=None)
         self._explicit = options.config is not None
+        self.credentials = self.credentials.resolved(self.config.repository)  # a GitHub App's token
+        self.push_only: str | None = None  # set by --wait: pull-request delivery is refused (docs/github.md)
         self.url = options.remote_url or (None if options.repo else base.url) or remote_url(
             self.config.repository
         )
         progress = options.verbose or sys.stderr.isatty()
         self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress)
+        self.ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign
         self._repo_config_read = False
         self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
 

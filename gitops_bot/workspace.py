@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
@@ -15,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.git import Git, GitResult
+from gitops_bot.signing import NO_SIGNING, Signing
 
 log = logging.getLogger("gitops_bot.workspace")
 
@@ -63,6 +65,8 @@ class Workspace:
         self.owned = owned
         self.git = Git(root, credentials, url, progress)
         self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
+        # how commits are signed (commit.sign: ssh|gpg); the session installs it (signing.py)
+        self.signer: Callable[[], contextlib.AbstractContextManager[Signing]] | None = None
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -260,13 +264,14 @@ class Workspace:
         paths = list(paths)
         if paths:  # else: commit what the index already holds
             self.git.run("add", "--sparse", "--", *paths)
-        self.git.run("commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
-                     stdin=message, extra_env=identity(author))
+        with self.signer() if self.signer else contextlib.nullcontext(NO_SIGNING) as sign:
+            self.git.run(*sign.args, "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
+                         stdin=message, extra_env={**identity(author), **sign.env})
         return self.head()
 
-    def push(self, branch: str, *, lease: str | None = None) -> PushOutcome:
-        """Push HEAD to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
-        args = ["push", "--porcelain", "origin", f"HEAD:refs/heads/{branch}"]
+    def push(self, branch: str, *, lease: str | None = None, source: str = "HEAD") -> PushOutcome:
+        """Push HEAD (or `source`) to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
+        args = ["push", "--porcelain", "origin", f"{source}:refs/heads/{branch}"]
         if lease is not None:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
         if self.git.progress:

@@ -92,6 +92,17 @@ add_pr_options() {
   used="$used delivery labels reviewers"
 }
 
+add_wait() { # --wait [--wait-timeout=S] for a push-delivery write command (docs/github.md)
+  local timeout
+  if is_true "$(trim "${INPUT_WAIT:-false}")" wait; then
+    args+=(--wait)
+    timeout=$(trim "${INPUT_WAIT_TIMEOUT:-}")
+    if [ -n "$timeout" ]; then args+=("--wait-timeout=$timeout"); fi
+    used="$used wait-timeout"
+  fi
+  used="$used wait"
+}
+
 # --- the command --------------------------------------------------------------------------------
 case "$command" in
   bump)
@@ -106,6 +117,7 @@ case "$command" in
     add_images plain
     if [ -n "$tag" ]; then args+=(--tag "$tag"); fi
     add_pr_options
+    add_wait
     used="$used environment images"
     ;;
   revert)
@@ -119,6 +131,7 @@ case "$command" in
     if [ "${#shas[@]}" -eq 0 ]; then die "command 'revert' needs the 'commits' input"; fi
     need_environment
     add_pr_options
+    add_wait
     args+=(-- "${shas[@]}")
     used="$used environment commits"
     ;;
@@ -131,6 +144,7 @@ case "$command" in
     if [ -z "$steps" ] && [ -z "$to" ]; then die "command 'rollback' needs the 'steps' or the 'to' input"; fi
     if [ -n "$steps" ]; then args+=(--steps "$steps"); else args+=(--to "$to"); fi
     add_pr_options
+    add_wait
     used="$used environment steps to"
     ;;
   promote)
@@ -140,6 +154,7 @@ case "$command" in
     args+=(promote --from "$from" --to "$environment")
     add_images plain
     add_pr_options
+    add_wait
     used="$used environment from images"
     ;;
   canary-start)
@@ -149,12 +164,14 @@ case "$command" in
     weight=$(trim "${INPUT_CANARY_WEIGHT:-}")
     if [ -n "$weight" ]; then args+=(--weight "$weight"); fi
     add_pr_options
+    add_wait
     used="$used environment images canary-weight"
     ;;
   canary-promote | canary-abort)
     args+=(canary "${command#canary-}")
     need_environment
     add_pr_options
+    add_wait
     used="$used environment"
     ;;
   watch)
@@ -200,14 +217,26 @@ case "$command" in
     if [ -n "$delivery" ]; then args+=(--delivery "$delivery"); fi
     used="$used environment images delivery"
     ;;
+  wait)
+    args+=(wait)
+    need_environment
+    commit=$(trim "${INPUT_COMMIT:-}")
+    if [ -n "$commit" ]; then
+      if ! [[ "$commit" =~ ^[0-9a-fA-F]{7,40}$ ]]; then die "input 'commit': '$commit' is not a commit SHA"; fi
+      args+=(--commit "$commit")
+    fi
+    timeout=$(trim "${INPUT_WAIT_TIMEOUT:-}")
+    if [ -n "$timeout" ]; then args+=("--timeout=$timeout"); fi
+    used="$used environment commit wait-timeout"
+    ;;
   *)
-    die "unknown command '$command'; expected one of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, validate, hold, unhold"
+    die "unknown command '$command'; expected one of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, validate, hold, unhold, wait"
     ;;
 esac
 
 # `ref` and `tag` always have a value (their defaults), so only the optional inputs are checked.
 for name in environment images commits steps to from canary-weight health-checks checks interval threshold \
-            on-failure on-success labels reviewers delivery reason; do
+            on-failure on-success labels reviewers delivery reason wait-timeout commit; do
   var=$(printf 'INPUT_%s' "$name" | tr 'a-z-' 'A-Z_')
   case " $used " in
     *" $name "*) ;;

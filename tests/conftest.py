@@ -22,6 +22,8 @@ from tests.support.gitrepo import Remote, make_remote
 BOT = shutil.which("gitops-bot") or str(Path(sys.executable).with_name("gitops-bot"))
 _STRIP = ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
           "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_API_URL", "GITHUB_SERVER_URL")
+_STRIP += ("GITOPS_BOT_APP_ID", "GITOPS_BOT_APP_PRIVATE_KEY", "GITOPS_BOT_APP_INSTALLATION_ID",
+           "GITOPS_BOT_SIGNING_KEY", "GITHUB_GRAPHQL_URL")  # docs/github.md
 
 
 @pytest.fixture

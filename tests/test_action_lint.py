@@ -207,7 +207,10 @@ def test_run_steps_take_values_from_env_only() -> None:
 def test_the_action_masks_the_token_before_anything_else() -> None:
     steps = _load(ACTION)["runs"]["steps"]
     assert "::add-mask::" in steps[0]["run"]
-    assert steps[0]["env"] == {"INPUT_TOKEN": "${{ inputs.token }}"}
+    assert steps[0]["env"] == {"INPUT_TOKEN": "${{ inputs.token }}", "INPUT_APP_ID": "${{ inputs.app-id }}",
+                               "INPUT_APP_PRIVATE_KEY": "${{ inputs.app-private-key }}"}
+    key_users = [s.get("name") for s in steps if "inputs.app-private-key" in json.dumps(s.get("env", {}))]
+    assert key_users == [steps[0]["name"], "Run gitops-bot"]
     # The token reaches the CLI only through GITOPS_BOT_TOKEN.
     token_users = [s.get("name") for s in steps if "inputs.token" in json.dumps(s.get("env", {}))]
     assert token_users == [steps[0]["name"], "Run gitops-bot"]

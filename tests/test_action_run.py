@@ -412,6 +412,17 @@ HOLD_REASON = "held by Deploy Staging (https://github.com/kai-platform/kai/actio
                  id="hold"),
     pytest.param({"command": "unhold", "environment": "production", "images": "kai-api-server"},
                  ["unhold", "--env", "production", "--image", "kai-api-server"], id="unhold"),
+    pytest.param({"environment": "staging", "images": "kai-api-server=5d6e7f8", "wait": "true",
+                  "wait-timeout": "900"},
+                 ["bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8", "--tag", SHA, "--wait",
+                  "--wait-timeout=900"], id="bump-wait"),
+    pytest.param({"command": "canary-start", "environment": "production", "images": "kai-api-server",
+                  "delivery": "push", "wait": "true"},
+                 ["canary", "start", "--env", "production", "--image", f"kai-api-server={SHA}",
+                  "--delivery", "push", "--wait"], id="canary-start-wait"),
+    pytest.param({"command": "wait", "environment": "staging"}, ["wait", "--env", "staging"], id="wait"),
+    pytest.param({"command": "wait", "environment": "staging", "commit": "abc1234", "wait-timeout": "30"},
+                 ["wait", "--env", "staging", "--commit", "abc1234", "--timeout=30"], id="wait-commit"),
 ])
 def test_inputs_become_cli_arguments(action: CompositeAction, fake_cli: Path,
                                      inputs: dict[str, str], argv: list[str]) -> None:
@@ -442,6 +453,8 @@ def test_input_values_are_data_not_shell(action: CompositeAction, fake_cli: Path
      "has no tag"),
     ({"command": "watch", "environment": "production"}, "needs the 'health-checks' input"),
     ({"command": "hold", "environment": "production"}, "needs the 'images' input"),
+    ({"command": "wait", "environment": "staging", "commit": "--repo=x"}, "is not a commit SHA"),
+    ({"command": "bump", "environment": "staging", "wait": "yes"}, "input 'wait' must be true or false"),
 ])
 def test_bad_inputs_stop_with_exit_2_before_the_cli(action: CompositeAction, fake_cli: Path,
                                                     inputs: dict[str, str], message: str) -> None:
@@ -461,7 +474,7 @@ def test_an_input_cannot_smuggle_a_workflow_command_into_an_error(action: Compos
     assert step.stdout.splitlines() == [
         "::error title=gitops-bot::unknown command 'bump%0A::add-mask::x%0D%0A::warning::y'; expected one "
         "of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, "
-        "validate, hold, unhold"]
+        "validate, hold, unhold, wait"]
 
 
 def test_inputs_a_command_does_not_read_are_warned_about(action: CompositeAction, fake_cli: Path) -> None:
@@ -482,6 +495,30 @@ def test_the_token_is_masked_line_by_line_and_required(action: CompositeAction) 
     empty = action.run({"token": ""}, only={"Mask the token"})
     assert empty.steps[0].returncode == 2
     assert "::add-mask::" not in empty.steps[0].stdout
+    key_only = action.run({"token": "", "app-private-key": "k1"}, only={"Mask the token"})
+    assert key_only.steps[0].returncode == 2  # an App needs its ID too
+
+
+def test_an_app_key_replaces_the_token_and_is_masked_line_by_line(action: CompositeAction) -> None:
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1\nzzz2\n-----END RSA PRIVATE KEY-----"
+    run = action.run({"token": "", "app-id": "123456", "app-private-key": pem}, only={"Mask the token"})
+    assert run.ok, run.log()
+    assert run.steps[0].stdout == "".join(f"::add-mask::{line}\n" for line in pem.split("\n"))
+
+
+def test_app_inputs_reach_the_cli_as_environment_only(action: CompositeAction, tmp_path: Path) -> None:
+    record = action.temp / "env"
+    bot = action.temp / "gitops-bot-venv" / "bin" / "gitops-bot"
+    bot.parent.mkdir(parents=True)
+    bot.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" > "{record}.argv"\n'
+                   f'printf "%s|%s|%s" "$GITOPS_BOT_APP_ID" "$GITOPS_BOT_APP_PRIVATE_KEY" "$GITOPS_BOT_TOKEN" '
+                   f'> "{record}"\n', encoding="utf-8")
+    bot.chmod(0o755)
+    run = action.run({"token": "", "app-id": "123456", "app-private-key": "PEMTEXT", "environment": "staging"},
+                     only={"run"})
+    assert run.ok, run.log()
+    assert record.read_text() == "123456|PEMTEXT|"
+    assert "PEMTEXT" not in record.with_suffix(".argv").read_text()
 
 
 def test_outputs_file_parser_reads_both_forms(tmp_path: Path) -> None:
@@ -495,5 +532,5 @@ def test_action_outputs_come_from_the_run_step() -> None:
     assert {name: spec["value"] for name, spec in metadata["outputs"].items()} == {
         name: f"${{{{ steps.run.outputs.{name} }}}}" for name in (
             "environment", "changed", "commit-sha", "pull-request-number", "pull-request-url",
-            "pull-request-operation", "health-status")}
+            "pull-request-operation", "health-status", "wait-state")}
     assert json.dumps(metadata).count('"id": "run"') == 1

@@ -12,6 +12,7 @@ from gitops_bot.commands.hold import hold_command, unhold_command
 from gitops_bot.commands.promote import promote_command, status_command
 from gitops_bot.commands.rollback import revert_command, rollback_command
 from gitops_bot.commands.validate import validate_command
+from gitops_bot.commands.wait import wait_command_cli
 from gitops_bot.commands.watch import watch_command
 
 COMMANDS: list[click.Command] = [
@@ -19,3 +20,5 @@ COMMANDS: list[click.Command] = [
     hold_command, unhold_command, canary_group, promote_command, status_command, watch_command,
     validate_command,
 ]
+COMMANDS.append(wait_command_cli)  # docs/github.md
+

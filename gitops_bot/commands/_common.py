@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
 
 from gitops_bot.actions import ActionsWriter
-from gitops_bot.cli import options
+from gitops_bot.cli import options, run_credentials
+from gitops_bot.commands.wait import progress, report_wait, wait_flags
 from gitops_bot.config import PullRequestOverrides
-from gitops_bot.credentials import Credentials
 from gitops_bot.render import write_result
 from gitops_bot.result import WriteResult
 from gitops_bot.session import Options, Session
+from gitops_bot.waitcmd import reader_for, wait_on
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +50,19 @@ def pr_overrides(labels: tuple[str, ...] = (), reviewers: tuple[str, ...] = (),
 def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> None:
     """Open a session, run a write command's core function, render its result."""
     opts: Options = options(ctx)
-    credentials = Credentials.from_env()
+    credentials = run_credentials(ctx)
+    waiting, wait_timeout = wait_flags(ctx)  # --wait (docs/github.md)
     with Session(opts, credentials) as session:
+        reader = None
+        if waiting:
+            session.push_only = "--wait"
+            reader = reader_for(session)  # no token or no OWNER/NAME: refused before anything is written
         result = core(session)
-    write_result(result, opts, ActionsWriter(redact=credentials.redact))
+        if reader is not None and not opts.dry_run:
+            env = session.config.environment(result.environment)
+            outcome = wait_on(session, env, result.commit, wait_timeout, progress, reader)
+            result = replace(result, wait=outcome)
+    actions = ActionsWriter(redact=credentials.redact)
+    write_result(result, opts, actions)
+    if result.wait is not None:
+        report_wait(result.wait, result.environment, opts, actions)

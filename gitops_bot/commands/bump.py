@@ -7,6 +7,7 @@ import click
 from gitops_bot.bump import BumpRequest, bump
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands.wait import wait_options
 from gitops_bot.session import EnvRequest
 
 
@@ -18,6 +19,7 @@ from gitops_bot.session import EnvRequest
 @click.option("--tag", metavar="TAG",
               help="Tag for --image NAME without =TAG (and for every alias if no --image).")
 @delivery_option
+@wait_options
 @click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
 @click.option("--allow-missing", is_flag=True, help="Skip images that match nothing instead of failing.")
 @click.option("--force", is_flag=True, help="Update held images too.")

@@ -7,6 +7,7 @@ import click
 from gitops_bot.canary import CanaryRequest, canary
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands.wait import wait_options
 
 
 @click.group("canary")
@@ -25,6 +26,7 @@ def _run(ctx: click.Context, /, request: CanaryRequest) -> None:
               help="Image whose canary runs TAG. Repeatable.")
 @click.option("--weight", type=click.IntRange(1, 100), metavar="N", help="Percent of traffic (1-100).")
 @delivery_option
+@wait_options
 @pr_options
 @global_options
 @click.pass_context
@@ -40,6 +42,7 @@ def _finish_command(action: str, doc: str) -> click.Command:
     @click.option("--env", "env", required=True, metavar="ENV")
     @click.option("--image", "images", multiple=True, metavar="NAME", help="Only these images. Repeatable.")
     @delivery_option
+    @wait_options
     @pr_options
     @global_options
     @click.pass_context

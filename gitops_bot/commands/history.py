@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli import global_options, options
-from gitops_bot.credentials import Credentials
+from gitops_bot.cli import global_options, options, run_credentials
 from gitops_bot.history import History
 from gitops_bot.images import short_name
 from gitops_bot.render import emit_json, table
@@ -28,7 +27,7 @@ def history_command(ctx: click.Context, env: str, limit: int) -> None:
       gitops-bot history --env production --limit 5
     """
     opts = options(ctx)
-    with Session(opts, Credentials.from_env()) as session:
+    with Session(opts, run_credentials(ctx)) as session:
         environment, head = session.environment(EnvRequest(env))
         deploys = History(session, environment, head).deploys(limit)
     if opts.output == "json":

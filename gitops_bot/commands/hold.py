@@ -4,6 +4,7 @@ import click
 
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import delivery_option, run_write
+from gitops_bot.commands.wait import wait_options
 from gitops_bot.holdcmd import HoldRequest, hold
 
 
@@ -12,6 +13,7 @@ from gitops_bot.holdcmd import HoldRequest, hold
 @click.option("--image", "images", multiple=True, required=True, metavar="NAME", help="Image to hold. Repeatable.")
 @click.option("--reason", required=True, metavar="TEXT", help="Why; shown when bump skips the image.")
 @delivery_option
+@wait_options
 @global_options
 @click.pass_context
 def hold_command(ctx: click.Context, env: str, images: tuple[str, ...], reason: str,
@@ -25,6 +27,7 @@ def hold_command(ctx: click.Context, env: str, images: tuple[str, ...], reason: 
 @click.option("--image", "images", multiple=True, required=True, metavar="NAME",
               help="Held image to release. Repeatable.")
 @delivery_option
+@wait_options
 @global_options
 @click.pass_context
 def unhold_command(ctx: click.Context, env: str, images: tuple[str, ...], delivery: str | None) -> None:

@@ -4,9 +4,9 @@ from typing import Any
 
 import click
 
-from gitops_bot.cli import global_options, options
+from gitops_bot.cli import global_options, options, run_credentials
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
-from gitops_bot.credentials import Credentials
+from gitops_bot.commands.wait import wait_options
 from gitops_bot.images import short_name
 from gitops_bot.promote import PromoteRequest, promote, status
 from gitops_bot.render import emit_json, table
@@ -21,6 +21,7 @@ from gitops_bot.session import Session
 @click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
 @click.option("--force", is_flag=True, help="Update held images too.")
 @delivery_option
+@wait_options
 @pr_options
 @global_options
 @click.pass_context
@@ -43,7 +44,7 @@ def promote_command(ctx: click.Context, /, source: str, target: str, images: tup
 def status_command(ctx: click.Context, /, envs: tuple[str, ...]) -> None:
     """Image x environment table of current tags; images whose tags differ are marked as drift."""
     opts = options(ctx)
-    with Session(opts, Credentials.from_env()) as session:
+    with Session(opts, run_credentials(ctx)) as session:
         board = status(session, envs)
     if opts.output == "json":
         emit_json(board.to_json())

@@ -6,6 +6,7 @@ import click
 
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands.wait import wait_options
 from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
 
 
@@ -16,6 +17,7 @@ from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
 @click.option("--hold/--no-hold", default=True, show_default=True,
               help="Hold the images moved back, so that the next automated bump does not undo it.")
 @delivery_option
+@wait_options
 @pr_options
 @global_options
 @click.pass_context
@@ -39,6 +41,7 @@ def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str
 @click.argument("commits", nargs=-1, required=True, metavar="SHA...")
 @click.option("--env", "env", required=True, metavar="ENV", help="Environment whose branch holds them.")
 @delivery_option
+@wait_options
 @pr_options
 @global_options
 @click.pass_context

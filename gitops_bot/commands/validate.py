@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli import global_options, options
-from gitops_bot.credentials import Credentials
+from gitops_bot.cli import global_options, options, run_credentials
 from gitops_bot.errors import ManifestError
 from gitops_bot.render import emit_json
 from gitops_bot.session import EnvRequest, Session
@@ -20,7 +19,7 @@ def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
     opts = options(ctx)
     report = {}
     problems_total = 0
-    with Session(opts, Credentials.from_env()) as session:
+    with Session(opts, run_credentials(ctx)) as session:
         if envs:
             session.environment(EnvRequest(envs[0]))  # reads the repository's config from that branch
         for name in envs or tuple(session.load_config().environments):

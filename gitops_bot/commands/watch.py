@@ -7,8 +7,7 @@ import click
 
 from gitops_bot.actions import ActionsWriter
 from gitops_bot.canary import CanaryRequest, canary
-from gitops_bot.cli import global_options, options
-from gitops_bot.credentials import Credentials
+from gitops_bot.cli import global_options, options, run_credentials
 from gitops_bot.errors import GitopsBotError, HealthDegraded, UsageError
 from gitops_bot.render import emit_json
 from gitops_bot.rollback import RollbackRequest, rollback
@@ -42,14 +41,14 @@ def watch_command(ctx: click.Context, env: str, checks: tuple[str, ...], rounds:
         --checks 30 --interval 10 --threshold 5 --on-failure abort --on-success promote
     """
     opts = options(ctx)
-    credentials = Credentials.from_env()
+    credentials = run_credentials(ctx)
     actions_needed = {on_failure, on_success} - {"none"}
     with contextlib.ExitStack() as stack:
         session = None
         if actions_needed:  # fail fast: config, environment and credentials before the watch window
             session = stack.enter_context(Session(opts, credentials))
             target, _ = session.environment(EnvRequest(env))
-            if target.delivery == "pull-request" and not credentials.token and not opts.dry_run:
+            if target.delivery == "pull-request" and not session.credentials.token and not opts.dry_run:
                 raise UsageError(f"{env} delivers by pull request: the --on-failure/--on-success "
                                  f"actions need GITOPS_BOT_TOKEN (or GITHUB_TOKEN)")
         health = watch(WatchRequest(env, checks, rounds, interval, threshold))
