@@ -14,6 +14,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from gitops_bot.errors import ConfigError, UsageError
+from gitops_bot.registry.policy import Policy
+from gitops_bot.registry.settings import RegistrySettings, parse_policies, parse_registry
 
 CONFIG_FILE = ".gitops-bot.yaml"
 DEFAULT_AUTHOR = "gitops-bot <gitops-bot@users.noreply.github.com>"
@@ -36,7 +38,7 @@ environments:
     delivery: pull-request
 """
 
-_SECTIONS = ("gitops", "environments", "images", "policy", "commit", "pull-request")
+_SECTIONS = ("gitops", "environments", "images", "policy", "commit", "pull-request", "registry", "policies")
 _PR_KEYS = ("labels", "reviewers", "team-reviewers", "draft", "auto-merge")
 _BRANCH_RE = re.compile(r"[A-Za-z0-9._/-]+")
 
@@ -92,6 +94,8 @@ class Config:
     author: str = DEFAULT_AUTHOR
     pull_request: PullRequestOptions = PullRequestOptions()
     source: str = "built-in defaults"
+    registry: RegistrySettings = RegistrySettings()
+    policies: Mapping[str, Policy] = field(default_factory=dict)
 
     @classmethod
     def defaults(cls) -> Config:
@@ -254,4 +258,6 @@ def _build(data: dict[str, Any], source: str) -> Config:
         author=author,
         pull_request=_pull_request(merged.get("pull-request") or {}),
         source=source,
+        registry=parse_registry(merged.get("registry")),
+        policies=parse_policies(merged.get("policies")),
     )
