@@ -215,3 +215,9 @@ class LazyRegistry:
     def close(self) -> None:
         if self._registry is not None:
             self._registry.close()
+
+    def __enter__(self) -> LazyRegistry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
