@@ -94,7 +94,7 @@ class Config:
     author: str = DEFAULT_AUTHOR
     pull_request: PullRequestOptions = PullRequestOptions()
     source: str = "built-in defaults"
-    registry: RegistrySettings = RegistrySettings()
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
     policies: Mapping[str, Policy] = field(default_factory=dict)
 
     @classmethod

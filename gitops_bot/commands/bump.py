@@ -6,8 +6,8 @@ import click
 
 from gitops_bot.bump import BumpRequest, bump
 from gitops_bot.cli import global_options
-from gitops_bot.commands._registry import registry_options
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._registry import registry_options
 from gitops_bot.session import EnvRequest
 
 

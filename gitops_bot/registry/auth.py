@@ -62,7 +62,7 @@ class Challenge:
     @classmethod
     def parse(cls, header: str) -> Challenge:
         scheme, _, rest = header.strip().partition(" ")
-        params = {m[1].lower(): (m[2] if m[2] is not None else m[3]).replace('\\"', '"')
+        params = {str(m[1]).lower(): str(m[2] if m[2] is not None else m[3]).replace('\\"', '"')
                   for m in _PARAM.finditer(rest)}
         return cls(scheme.lower(), params)
 
@@ -152,7 +152,7 @@ def _entry_login(entry: Mapping[str, object], where: str) -> Login | None:
         if not sep:
             raise ConfigError(f"{where}.auth is not base64 of 'user:password'")
         return Login(user, password, source)
-    user, password = entry.get("username"), entry.get("password")
-    if isinstance(user, str) and isinstance(password, str) and user and password:
-        return Login(user, password, source)
+    name, secret = entry.get("username"), entry.get("password")
+    if isinstance(name, str) and isinstance(secret, str) and name and secret:
+        return Login(name, secret, source)
     return None  # an `identitytoken` (OAuth refresh token) is not supported: anonymous access

@@ -105,10 +105,10 @@ def hits(name: str, refs: Iterable[ImageRef], aliases: Mapping[str, str]) -> lis
     """The references an image NAME selects, as planning matches them (docs/registry.md)."""
     out = []
     for ref in refs:
-        if ref.policy is not None and ref.policy == name:
-            out.append(ref)
-        elif not ref.policy_only and (matches(name, ref.repository, aliases) or (
-                ref.alt_repository is not None and matches(name, ref.alt_repository, aliases))):
+        by_policy = ref.policy is not None and ref.policy == name
+        by_name = not ref.policy_only and (matches(name, ref.repository, aliases) or (
+            ref.alt_repository is not None and matches(name, ref.alt_repository, aliases)))
+        if by_policy or by_name:
             out.append(ref)
     return out
 

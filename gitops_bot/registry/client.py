@@ -130,7 +130,7 @@ class RegistryClient:
         m = _LINK_NEXT.search(resp.headers.get("Link", ""))
         if not m:
             return None
-        nxt = urljoin(url, m[1])
+        nxt = urljoin(url, str(m[1]))
         if urlsplit(nxt).netloc != urlsplit(ep.base).netloc:
             raise RegistryError(f"registry {ep.host}: tag list page link leaves the registry")
         return nxt
