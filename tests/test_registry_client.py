@@ -179,7 +179,7 @@ def test_token_realm_over_plain_http_elsewhere_is_refused(tmp_path: Path) -> Non
     server = Scripted(lambda h: (401, {"WWW-Authenticate": challenge}, b""))
     try:
         client = RegistryClient(RegistryAuth())
-        with pytest.raises(RegistryError, match="refusing token realm 'http://auth.example.com/token' over plain"):
+        with pytest.raises(RegistryError, match=r"refusing token realm 'http://auth\.example\.com/token' over plain"):
             client.digest(f"{server.host}/x/app", "1")
         assert len(server.seen) == 1  # nothing was sent anywhere else
     finally:
@@ -230,7 +230,8 @@ def test_docker_config_entries_and_the_github_token(tmp_path: Path) -> None:
     other = ctx.login("registry.example.com:5000")
     assert other is not None and other.password == "pw2"
     ghcr = ctx.login("ghcr.io")
-    assert ghcr is not None and (ghcr.username, ghcr.password, ghcr.source) == ("octo", "ghs_token1", "the GitHub token")
+    assert ghcr is not None
+    assert (ghcr.username, ghcr.password, ghcr.source) == ("octo", "ghs_token1", "the GitHub token")
     assert ctx.login("containers.github.example.com") is not None
     assert ctx.login("quay.io") is None
     assert "ghs_token1" not in repr(ctx) and "pw1" not in repr(ctx)

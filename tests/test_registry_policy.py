@@ -61,7 +61,7 @@ def test_numerical_with_extract_and_go_named_groups() -> None:
 
 
 def test_numerical_fails_on_a_value_that_is_not_a_number() -> None:
-    with pytest.raises(PolicyFailed, match="'abc' .* not a number"):
+    with pytest.raises(PolicyFailed, match=r"'abc' .* not a number"):
         Policy("p", "numerical").latest(["1", "2", "abc"])
 
 
