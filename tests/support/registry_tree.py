@@ -40,22 +40,29 @@ environments:
     branch: staging
     path: flux/clusters/staging
     delivery: push
+  production:
+    branch: main
+    path: flux/clusters/production
+    delivery: push
 {extra}"""
 
 API = "flux/clusters/staging/api.yaml"
+PROD_API = "flux/clusters/production/api.yaml"
 WORKER_FILE = "flux/clusters/staging/worker.yaml"
 
 
 def registry_remote(tmp: Path, host: str, ns: str, *, api_tag: str = "1.0.0", worker_tag: str = "1.0.0",
                     files: dict[str, str] | None = None) -> Remote:
-    """A remote with `staging` holding an api HelmRelease and a worker Deployment from `host/ns/…`."""
+    """A remote whose environments (staging on `staging`, production on `main`) each hold an api
+    HelmRelease and a worker Deployment from `host/ns/…`."""
     tree = tmp / "tree"
-    staging = tree / "clusters" / "staging"
-    staging.mkdir(parents=True)
-    (staging / "api.yaml").write_text(RELEASE.format(host=host, ns=ns, api_tag=api_tag))
-    (staging / "worker.yaml").write_text(WORKER.format(host=host, ns=ns, worker_tag=worker_tag))
-    for name, text in (files or {}).items():
-        (staging / name).write_text(text.format(host=host, ns=ns))
+    for env in ("staging", "production"):
+        folder = tree / "clusters" / env
+        folder.mkdir(parents=True)
+        (folder / "api.yaml").write_text(RELEASE.format(host=host, ns=ns, api_tag=api_tag))
+        (folder / "worker.yaml").write_text(WORKER.format(host=host, ns=ns, worker_tag=worker_tag))
+        for name, text in (files or {}).items():
+            (folder / name).write_text(text.format(host=host, ns=ns))
     return make_remote(tmp / "remote", tree)
 
 
