@@ -100,7 +100,8 @@ def main() -> None:
     print(f"tags        {t_tags * 1000:8.1f} ms  ({args.tags + 1} tags)")
     print(f"policy      {t_policy * 1000:8.1f} ms  (numerical + extract, newest {newest})")
     print(f"bump        {t_bump * 1000:8.1f} ms  (--dry-run)")
-    print(f"bump+check  {t_checked * 1000:8.1f} ms  (--verify-image --pin-digest: +{(t_checked - t_bump) * 1000:.0f} ms)")
+    extra = (t_checked - t_bump) * 1000
+    print(f"bump+check  {t_checked * 1000:8.1f} ms  (--verify-image --pin-digest: {extra:+.0f} ms)")
     print(f"reconcile   {t_reconcile * 1000:8.1f} ms")
 
 
