@@ -23,6 +23,7 @@ from gitops_bot.manifests import ImageRef, Manifest, find_refs
 from gitops_bot.plan import Change, Plan
 from gitops_bot.registry.auth import RegistryAuth
 from gitops_bot.registry.client import Endpoint, RegistryClient
+from gitops_bot.registry.settings import RegistrySettings
 
 log = logging.getLogger("gitops_bot.registry")
 
@@ -51,10 +52,10 @@ class ImageChecks:
     pin: bool = False
 
     @classmethod
-    def of(cls, settings: object, verify: bool | None, pin: bool | None) -> ImageChecks:
+    def of(cls, settings: RegistrySettings, verify: bool | None, pin: bool | None) -> ImageChecks:
         return cls(
-            verify=bool(getattr(settings, "verify", False)) if verify is None else verify,
-            pin=bool(getattr(settings, "pin_digest", False)) if pin is None else pin,
+            verify=settings.verify if verify is None else verify,
+            pin=settings.pin_digest if pin is None else pin,
         )
 
     @property
