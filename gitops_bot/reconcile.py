@@ -145,6 +145,8 @@ def reconcile(session: Session, request: ReconcileRequest) -> WriteResult:
                 skipped.append(skip)
                 continue
             assert tag is not None
+            if not checks.pin and all(r.version.tag == tag for r in target.refs):
+                continue  # already at the newest tag: leave it as it is (a digest pinned earlier stays)
             wanted += [Wanted(name, Version(tag)) for name in target.names]
             labels.update({r.repository: target.policy.name for r in target.refs})
         refs = environment_refs(manifests)

@@ -169,6 +169,15 @@ def test_dry_run_image_selection_and_pin(registry: Registry, ns: str, run_bot: R
     [change] = result["changes"]  # type: ignore[misc]
     digest = registry.head_digest(f"{ns}/worker", "main-bbbbbbb-200")
     assert (change["to"], change["digest"]) == (f"main-bbbbbbb-200@{digest}", digest)
+    # pinned for real, then a run without --pin-digest keeps the pin: the tag is already the newest
+    code, result, err = _run(run_bot, tmp_path, registry, remote.url, config, "reconcile", "--env", "staging",
+                             "--image", "worker", "--pin-digest")
+    assert code == 0 and result["changed"] is True, err
+    pinned = remote.refs()
+    code, result, err = _run(run_bot, tmp_path, registry, remote.url, config, "reconcile", "--env", "staging",
+                             "--image", "worker")
+    assert (code, result["changed"], remote.refs()) == (0, False, pinned), err
+    before = pinned
     code, result, err = _run(run_bot, tmp_path, registry, remote.url, config, "reconcile", "--env", "staging",
                              "--image", "nothing-like-it")
     assert code == 2 and "image 'nothing-like-it' has no policy" in err
