@@ -291,3 +291,29 @@ def test_challenge_and_host_parsing() -> None:
     assert Challenge.parse('Basic realm="Registry Realm"').scheme == "basic"
     assert normalize_host("https://index.docker.io/v1/") == "docker.io"
     assert normalize_host("https://GHCR.io") == "ghcr.io"
+
+
+def test_log_lines_never_carry_registry_secrets(tmp_path: Path) -> None:
+    import io
+    import logging
+
+    from gitops_bot.registry.checks import LazyRegistry
+
+    secret = "pw-" + secrets.token_hex(8)
+    folder = docker_config(tmp_path / "docker", "registry.example.com", USER, secret)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger("gitops_bot")
+    root.addHandler(handler)
+    try:
+        with LazyRegistry(None, {"DOCKER_CONFIG": str(folder)}) as lazy:
+            lazy()
+            logging.getLogger("gitops_bot.anything").warning("header was %s and Basic %s", secret,
+                                                             base64.b64encode(f"{USER}:{secret}".encode()).decode())
+        logging.getLogger("gitops_bot.anything").warning("after close: %s", "plain")
+    finally:
+        root.removeHandler(handler)
+    text = stream.getvalue()
+    assert "header was *** and Basic ***" in text
+    assert secret not in text and "after close: plain" in text
+    assert handler.filters == []

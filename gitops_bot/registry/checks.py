@@ -208,12 +208,20 @@ class LazyRegistry:
     environ: Mapping[str, str] | None = None
     _registry: Registry | None = field(default=None, init=False)
 
+    _filter: logging.Filter | None = field(default=None, init=False)
+
     def __call__(self) -> Registry:
         if self._registry is None:
             self._registry = Registry.from_env(self.token, self.environ)
+            self._filter = _Redacting(self._registry)
+            for handler in logging.getLogger("gitops_bot").handlers:
+                handler.addFilter(self._filter)
         return self._registry
 
     def close(self) -> None:
+        if self._filter is not None:
+            for handler in logging.getLogger("gitops_bot").handlers:
+                handler.removeFilter(self._filter)
         if self._registry is not None:
             self._registry.close()
 
@@ -222,3 +230,18 @@ class LazyRegistry:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Redacting(logging.Filter):
+    """Keeps registry passwords and tokens out of every log line while a registry is open."""
+
+    def __init__(self, registry: Registry):
+        super().__init__()
+        self.registry = registry
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = self.registry.redact(text)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
