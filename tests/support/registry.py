@@ -169,26 +169,36 @@ class Registry:
         self.tokens = tokens
         self.port = free_port()
         root.mkdir(parents=True, exist_ok=True)
-        lines = [
-            "version: 0.1",
-            "log: {level: error, accesslog: {disabled: true}}",
-            f"storage: {{filesystem: {{rootdirectory: {json.dumps(str(root / 'data'))}}}, delete: {{enabled: true}}}}",
-            f"http: {{addr: '127.0.0.1:{self.port}', secret: test-secret}}",
-        ]
         if auth == "basic":
             hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
             (root / "htpasswd").write_text(f"{USER}:{hashed}\n")
-            lines.append(f"auth: {{htpasswd: {{realm: basic-realm, path: {json.dumps(str(root / 'htpasswd'))}}}}}")
+            htpasswd = json.dumps(str(root / "htpasswd"))
+            self._auth_config = f"auth: {{htpasswd: {{realm: basic-realm, path: {htpasswd}}}}}"
         elif auth == "token":
             assert tokens is not None
             (root / "token.pem").write_bytes(tokens.key.cert_pem())
-            lines.append(
-                f"auth: {{token: {{realm: {json.dumps(tokens.realm)}, service: {tokens.service}, "
-                f"issuer: {tokens.issuer}, rootcertbundle: {json.dumps(str(root / 'token.pem'))}}}}}"
-            )
-        (root / "config.yml").write_text("\n".join(lines) + "\n")
+            self._auth_config = (f"auth: {{token: {{realm: {json.dumps(tokens.realm)}, service: {tokens.service}, "
+                          f"issuer: {tokens.issuer}, rootcertbundle: {json.dumps(str(root / 'token.pem'))}}}}}")
+        else:
+            self._auth_config = ""
         self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
+        for _ in range(5):  # the free port may be taken between our probe and the registry's bind
+            self._write_config()
+            if self.start():
+                return
+            self.port = free_port()
+        raise RuntimeError(f"docker-registry found no free port: {(root / 'log').read_text()}")
+
+    def _write_config(self) -> None:
+        lines = [
+            "version: 0.1",
+            "log: {level: error, accesslog: {disabled: true}}",
+            f"storage: {{filesystem: {{rootdirectory: {json.dumps(str(self.root / 'data'))}}}, "
+            f"delete: {{enabled: true}}}}",
+            f"http: {{addr: '127.0.0.1:{self.port}', secret: test-secret}}",
+            self._auth_config,
+        ]
+        (self.root / "config.yml").write_text("\n".join(lines) + "\n")
 
     @property
     def host(self) -> str:
@@ -198,18 +208,23 @@ class Registry:
     def base(self) -> str:
         return f"http://{self.host}"
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen([REGISTRY_BIN, "serve", str(self.root / "config.yml")],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.root / "log", "ab"))  # noqa: SIM115
+    def start(self) -> bool:
+        """Start the registry and wait until it answers; False if its port was taken meanwhile."""
+        with open(self.root / "log", "ab") as log:
+            self.proc = subprocess.Popen([REGISTRY_BIN, "serve", str(self.root / "config.yml")],
+                                         stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"docker-registry exited: {(self.root / 'log').read_text()}")
+                text = (self.root / "log").read_text()
+                if "address already in use" in text:
+                    return False
+                raise RuntimeError(f"docker-registry exited: {text}")
             try:
                 urllib.request.urlopen(f"{self.base}/v2/", timeout=2)
-                return
+                return True
             except urllib.error.HTTPError:
-                return  # 401: up, and guarded
+                return True  # 401: up, and guarded
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("docker-registry did not start in 20 s")
