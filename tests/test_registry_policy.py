@@ -63,6 +63,9 @@ def test_numerical_with_extract_and_go_named_groups() -> None:
 def test_numerical_fails_on_a_value_that_is_not_a_number() -> None:
     with pytest.raises(PolicyFailed, match=r"'abc' .* not a number"):
         Policy("p", "numerical").latest(["1", "2", "abc"])
+    with pytest.raises(PolicyFailed, match=r"'1_000' .* not a number"):
+        Policy("p", "numerical").latest(["1", "1_000"])
+    assert Policy("p", "numerical").latest(["9", "10.5", "1e3", "-4"]) == "1e3"
 
 
 def test_alphabetical_orders_and_exclusions() -> None:

@@ -143,9 +143,9 @@ class Policy:
         numbers = []
         for tag, value in found:
             try:
-                number = float(value)
+                number = float(value) if "_" not in value else math.nan  # Go's ParseFloat: no `1_000`
             except ValueError:
-                raise PolicyFailed(f"tag {tag!r} gives {value!r}, which is not a number") from None
+                number = math.nan
             if math.isnan(number):
                 raise PolicyFailed(f"tag {tag!r} gives {value!r}, which is not a number")
             numbers.append((number, tag))
