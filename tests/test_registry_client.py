@@ -317,3 +317,17 @@ def test_log_lines_never_carry_registry_secrets(tmp_path: Path) -> None:
     assert "header was *** and Basic ***" in text
     assert secret not in text and "after close: plain" in text
     assert handler.filters == []
+
+
+def test_proxy_variables_do_not_capture_loopback_and_netrc_is_ignored(
+        basic: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ns = "x" + secrets.token_hex(4)
+    digest = basic.push_image(f"{ns}/app", "1")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text(f"machine 127.0.0.1 login {USER} password wrong-netrc-password\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("NETRC", str(home / ".netrc"))
+    assert client_for(basic, tmp_path).digest(f"{basic.host}/{ns}/app", "1") == digest

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -76,7 +77,10 @@ class RegistryClient:
         self.page_size = page_size
         self._sleep = sleep
         self._http = requests.Session()
-        self._http.trust_env = False  # no ~/.netrc credentials, no proxy variables deciding for us
+        # No ~/.netrc: its password would replace the registry's Authorization header. Proxies
+        # (HTTPS_PROXY, NO_PROXY) and a CA bundle (REQUESTS_CA_BUNDLE, SSL_CERT_FILE) are honoured.
+        self._http.trust_env = False
+        self._verify: str | bool = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
         self._tokens: dict[tuple[str, str], str] = {}  # (host, scope) -> Authorization value
 
     def close(self) -> None:
@@ -208,9 +212,10 @@ class RegistryClient:
             if attempt:
                 self._sleep(min(self.backoff * 2 ** (attempt - 1), 5.0))
             try:
+                proxies = {} if is_loopback(urlsplit(url).netloc) else requests.utils.get_environ_proxies(url)
                 resp = self._http.request(method, url, headers=dict(headers), params=params,
                                           timeout=(min(self.timeout, 5.0), self.timeout),
-                                          allow_redirects=True)
+                                          allow_redirects=True, proxies=proxies, verify=self._verify)
             except requests.RequestException as err:
                 cause = _cause(err)
                 log.debug("registry %s: %s %s failed: %s", ep.host, method, _path(url), cause)
