@@ -77,6 +77,12 @@ def find_targets(config_policies: Mapping[str, Policy], manifests: Sequence[Mani
         by_marker = [r for r in refs if r.policy == tp.name]
         by_repo = [r for r in hits(image, refs, {}) if r not in by_marker]
         names = ((tp.name,) if by_marker else ()) + ((image,) if by_repo else ())
+        others = sorted({r.repository for r in hits(tp.name, refs, {}) if r not in by_marker
+                         and not r.policy_only and canonical(r.repository) != canonical(image)})
+        if by_marker and others:  # the policy's name would also select these: never move them
+            skipped.append(Skip(tp.key, f"ImagePolicy {tp.key}: its name also selects {', '.join(others)}; "
+                                        f"rename the policy or give its image a policies: entry"))
+            continue
         if not names:
             skipped.append(Skip(tp.key, f"ImagePolicy {tp.key}: no image reference in the environment uses it"))
             continue

@@ -100,3 +100,12 @@ def test_image_selection() -> None:
         select(targets, skipped, ["worker"], {})
     with pytest.raises(UsageError, match="ImageRepository apps/gone is not in the environment"):
         select(targets, skipped, ["apps:orphan"], {})
+
+
+def test_a_policy_name_that_would_select_another_image_is_not_applied() -> None:
+    marked = RELEASE.replace("tag: main-100", 'tag: main-100 # {"$imagepolicy": "flux-system:api:tag"}').replace(
+        "sidecar:\n      image: docker.io/bitnami/redis:7.2.1", "sidecar:\n      image: quay.io/other/api:1.0")
+    found = [Manifest.parse("env/automation.yaml", OBJECTS.encode()), Manifest.parse("env/api.yaml", marked.encode())]
+    targets, skipped = find_targets({}, found, {})
+    assert targets == []
+    assert any("its name also selects quay.io/other/api" in s.reason for s in skipped)
