@@ -74,7 +74,8 @@ def find_targets(config_policies: Mapping[str, Policy], manifests: Sequence[Mani
         image = tp.policy.image
         if canonical(image) in taken:
             continue  # the configuration's policy for this repository wins
-        by_marker = [r for r in refs if r.policy == tp.name]
+        by_marker = [r for r in refs if r.policy == tp.name  # and, where markers carry it, the namespace
+                     and getattr(r, "policy_namespace", None) in (None, "", tp.namespace)]
         by_repo = [r for r in hits(image, refs, {}) if r not in by_marker]
         names = ((tp.name,) if by_marker else ()) + ((image,) if by_repo else ())
         others = sorted({r.repository for r in hits(tp.name, refs, {}) if r not in by_marker
