@@ -18,7 +18,8 @@ import pytest
 
 from gitops_bot.errors import ConfigError, RegistryError
 from gitops_bot.registry.auth import Challenge, RegistryAuth, github_registries, normalize_host
-from gitops_bot.registry.client import Endpoint, RegistryClient
+from gitops_bot.registry.client import RegistryClient
+from gitops_bot.registry.endpoint import Endpoint
 from tests.support.registry import PASSWORD, USER, Registry, docker_config, running
 
 
@@ -331,3 +332,13 @@ def test_proxy_variables_do_not_capture_loopback_and_netrc_is_ignored(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("NETRC", str(home / ".netrc"))
     assert client_for(basic, tmp_path).digest(f"{basic.host}/{ns}/app", "1") == digest
+
+
+def test_commands_that_never_ask_a_registry_do_not_import_requests() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, gitops_bot.cli, gitops_bot.commands, gitops_bot.reconcile, gitops_bot.registry.checks; "
+            "print('requests' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from gitops_bot.deliver import Proposal
 from gitops_bot.errors import ImageNotFound, ManifestError, UsageError
@@ -22,8 +23,11 @@ from gitops_bot.images import Version, Wanted, matches
 from gitops_bot.manifests import ImageRef, Manifest, find_refs
 from gitops_bot.plan import Change, Plan
 from gitops_bot.registry.auth import RegistryAuth
-from gitops_bot.registry.client import Endpoint, RegistryClient
+from gitops_bot.registry.endpoint import Endpoint
 from gitops_bot.registry.settings import RegistrySettings
+
+if TYPE_CHECKING:
+    from gitops_bot.registry.client import RegistryClient
 
 log = logging.getLogger("gitops_bot.registry")
 
@@ -73,6 +77,8 @@ class Registry:
 
     @classmethod
     def from_env(cls, token: str | None, environ: Mapping[str, str] | None = None) -> Registry:
+        from gitops_bot.registry.client import RegistryClient  # requests is imported only when used
+
         return cls(RegistryClient(RegistryAuth.from_env(os.environ if environ is None else environ, token)))
 
     def close(self) -> None:

@@ -19,14 +19,13 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from gitops_bot.errors import RegistryError
-from gitops_bot.images import canonical
-from gitops_bot.registry.auth import DOCKER_HUB, Challenge, Login, RegistryAuth
+from gitops_bot.registry.auth import Challenge, Login, RegistryAuth
+from gitops_bot.registry.endpoint import Endpoint, is_loopback
 
 log = logging.getLogger("gitops_bot.registry")
 
@@ -37,32 +36,10 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 ACCEPT = ", ".join(MANIFEST_TYPES)
-LOOPBACK = ("localhost", "127.0.0.1", "::1")
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 MAX_PAGES = 1000
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([A-Za-z][A-Za-z ]{2,60})")
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a repository lives: the host (as logins are keyed), the API base URL and the name."""
-
-    host: str
-    base: str
-    name: str
-
-    @classmethod
-    def of(cls, repository: str) -> Endpoint:
-        host, _, name = canonical(repository).partition("/")
-        api_host = "registry-1.docker.io" if host == DOCKER_HUB else host
-        scheme = "http" if is_loopback(api_host) else "https"
-        return cls(host, f"{scheme}://{api_host}", name)
-
-
-def is_loopback(netloc: str) -> bool:
-    host = urlsplit(f"//{netloc}").hostname or ""
-    return host in LOOPBACK
 
 
 class RegistryClient:
