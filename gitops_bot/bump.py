@@ -11,7 +11,8 @@ from gitops_bot.errors import UsageError
 from gitops_bot.holds import read_holds
 from gitops_bot.images import Wanted, validate_tag
 from gitops_bot.message import compose, subject_for
-from gitops_bot.plan import Rules, make_plan, needles
+from gitops_bot.plan import Rules, environment_refs, make_plan, needles
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 
@@ -27,6 +28,8 @@ class BumpRequest:
     force: bool = False
     message: str | None = None
     pr: PullRequestOverrides | None = None
+    verify: bool | None = None  # --verify-image / registry.verify
+    pin: bool | None = None  # --pin-digest / registry.pin-digest
 
 
 def wanted_images(images: Sequence[str], tag: str | None, aliases: dict[str, str]) -> list[Wanted]:
@@ -71,6 +74,8 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
     check_input(request)
     env, commit = session.environment(request.target)
     wanted = wanted_images(request.images, request.tag, dict(session.config.images))
+    checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
+    registry = LazyRegistry(session.credentials.token)
 
     def build(base: str) -> Proposal:
         rules = Rules(
@@ -79,10 +84,15 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
             holds=read_holds(session.ws, base), force=request.force,
         )
         manifests = session.manifests(env, base, needles(wanted, session.config.images))
-        plan = make_plan(manifests, wanted, rules)
+        want = wanted
+        if checks.pin:
+            want = pin_wanted(wanted, environment_refs(manifests), session.config.images, registry())
+        plan = make_plan(manifests, want, rules)
         subject = subject_for("deploy", env.name, plan.changes)
         if request.message:
             subject = render_template(request.message, env.name, subject)
         return Proposal(plan, compose(subject, env.name, plan.changes))
 
-    return deliver(session, "bump", env, commit, planned(session, build), request.delivery, request.pr)
+    with registry:
+        return deliver(session, "bump", env, commit, planned(session, checked(build, checks, registry)),
+                       request.delivery, request.pr)

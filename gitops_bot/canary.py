@@ -14,6 +14,7 @@ from gitops_bot.images import Wanted, matches
 from gitops_bot.manifests import ImageRef, Manifest, Site, find_refs
 from gitops_bot.message import CANARY_TRAILER, compose, subject_for
 from gitops_bot.plan import Change, Plan, apply_edits
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.yamledit import Edit
@@ -32,6 +33,7 @@ class CanaryRequest:
     weight: int | None = None
     delivery: str | None = None
     pr: PullRequestOverrides | None = None
+    verify: bool | None = None  # start: --verify-image / registry.verify
 
 
 @dataclass(frozen=True)
@@ -155,5 +157,8 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
                           deploy=request.action == "promote")
         return Proposal(plan, message)
 
-    return deliver(session, f"canary {request.action}", env, head, planned(session, build),
-                   request.delivery, request.pr)
+    checks = ImageChecks.of(session.config.registry, request.verify if request.action == "start" else False,
+                            False)
+    with LazyRegistry(session.credentials.token) as registry:
+        return deliver(session, f"canary {request.action}", env, head,
+                       planned(session, checked(build, checks, registry)), request.delivery, request.pr)

@@ -15,6 +15,8 @@ from ruamel.yaml.error import YAMLError
 
 from gitops_bot.errors import ConfigError, UsageError
 from gitops_bot.github_config import WaitConfig, sign_mode
+from gitops_bot.registry.policy import Policy
+from gitops_bot.registry.settings import RegistrySettings, parse_policies, parse_registry
 
 CONFIG_FILE = ".gitops-bot.yaml"
 DEFAULT_AUTHOR = "gitops-bot <gitops-bot@users.noreply.github.com>"
@@ -37,7 +39,8 @@ environments:
     delivery: pull-request
 """
 
-_SECTIONS = ("gitops", "environments", "images", "policy", "commit", "pull-request", "wait")
+_SECTIONS = ("gitops", "environments", "images", "policy", "commit", "pull-request", "registry", "policies",
+             "wait")
 _PR_KEYS = ("labels", "reviewers", "team-reviewers", "draft", "auto-merge")
 _BRANCH_RE = re.compile(r"[A-Za-z0-9._/-]+")
 
@@ -95,6 +98,8 @@ class Config:
     source: str = "built-in defaults"
     sign: str = "none"  # commit.sign: none | github | ssh | gpg (docs/github.md)
     wait: WaitConfig = field(default_factory=WaitConfig)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)
+    policies: Mapping[str, Policy] = field(default_factory=dict)
 
     @classmethod
     def defaults(cls) -> Config:
@@ -259,4 +264,6 @@ def _build(data: dict[str, Any], source: str) -> Config:
         source=source,
         sign=sign_mode(commit.get("sign")),
         wait=WaitConfig.from_raw(merged.get("wait")),
+        registry=parse_registry(merged.get("registry")),
+        policies=parse_policies(merged.get("policies")),
     )

@@ -47,6 +47,14 @@ class GitHubError(GitopsBotError):
     """The GitHub API refused or failed a request."""
 
 
+class RegistryError(GitopsBotError):
+    """An image registry could not be reached, or refused a request (network, credentials, 5xx)."""
+
+
+class ImageNotFound(UsageError):
+    """An image tag that a command would write does not exist in its registry."""
+
+
 class HealthDegraded(GitopsBotError):
     """`watch` saw too many failed health checks."""
 

@@ -13,6 +13,7 @@ from gitops_bot.holds import read_holds
 from gitops_bot.images import Version, Wanted, matches
 from gitops_bot.message import PROMOTED_TRAILER, compose, subject_for
 from gitops_bot.plan import Rules, Skip, environment_refs, make_plan, needles
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import versions
@@ -27,6 +28,8 @@ class PromoteRequest:
     allow_downgrade: bool = False
     force: bool = False
     pr: PullRequestOverrides | None = None
+    verify: bool | None = None  # --verify-image / registry.verify
+    pin: bool | None = None  # --pin-digest / registry.pin-digest
 
 
 def promote(session: Session, request: PromoteRequest) -> WriteResult:
@@ -52,18 +55,24 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
     wanted = [Wanted(repo, next(iter(by_repo[repo]))) for repo in selected if len(by_repo[repo]) == 1]
     if not wanted and not ambiguous:
         raise UsageError(f"no image of {source.name} is present in {env.name}")
+    checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
+    registry = LazyRegistry(session.credentials.token)
 
     def build(base: str) -> Proposal:
         rules = Rules(aliases={}, policy=session.config.policy, allow_downgrade=request.allow_downgrade,
                       holds=read_holds(session.ws, base), force=request.force)
-        plan = make_plan(session.manifests(env, base, needles(wanted, {})), wanted, rules)
+        manifests = session.manifests(env, base, needles(wanted, {}))
+        want = pin_wanted(wanted, environment_refs(manifests), {}, registry()) if checks.pin else wanted
+        plan = make_plan(manifests, want, rules)
         plan = replace(plan, skipped=plan.skipped + tuple(ambiguous))
         subject = subject_for(f"promote({source.name}->{env.name})", env.name, plan.changes)
         subject = subject.replace(f"({env.name}):", ":", 1)
         extra = [(PROMOTED_TRAILER, f"{source.name}@{source_head}")]
         return Proposal(plan, compose(subject, env.name, plan.changes, extra))
 
-    return deliver(session, "promote", env, head, planned(session, build), request.delivery, request.pr)
+    with registry:
+        return deliver(session, "promote", env, head, planned(session, checked(build, checks, registry)),
+                       request.delivery, request.pr)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from gitops_bot.history import History
 from gitops_bot.holds import HOLDS_FILE, Hold, render_holds
 from gitops_bot.message import REVERTS_TRAILER, ROLLBACK_TRAILER, compose, subject_for
 from gitops_bot.plan import environment_refs, make_restore_plan
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import diff_refs
@@ -33,6 +34,7 @@ class RollbackRequest:
     hold: bool = True
     delivery: str | None = None
     pr: PullRequestOverrides | None = None
+    verify: bool | None = None  # --verify-image / registry.verify: the old tags must still exist
 
 
 def rollback(session: Session, request: RollbackRequest) -> WriteResult:
@@ -69,7 +71,10 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         return Proposal(plan, compose(subject, env.name, plan.changes, extra,
                                       [f"Restores the image references of {target}.", ""]))
 
-    return deliver(session, "rollback", env, head, planned(session, build), request.delivery, request.pr)
+    checks = ImageChecks.of(session.config.registry, request.verify, False)
+    with LazyRegistry(session.credentials.token) as registry:
+        return deliver(session, "rollback", env, head, planned(session, checked(build, checks, registry)),
+                       request.delivery, request.pr)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,20 @@ add_wait() { # --wait [--wait-timeout=S] for a push-delivery write command (docs
     used="$used wait-timeout"
   fi
   used="$used wait"
+add_registry_options() { # add_registry_options [pin]: --[no-]verify-image, and --[no-]pin-digest with `pin`
+  local value
+  value=$(trim "${INPUT_VERIFY_IMAGE:-}")
+  if [ -n "$value" ]; then
+    if is_true "$value" verify-image; then args+=(--verify-image); else args+=(--no-verify-image); fi
+  fi
+  used="$used verify-image"
+  if [ "${1:-}" = pin ]; then
+    value=$(trim "${INPUT_PIN_DIGEST:-}")
+    if [ -n "$value" ]; then
+      if is_true "$value" pin-digest; then args+=(--pin-digest); else args+=(--no-pin-digest); fi
+    fi
+    used="$used pin-digest"
+  fi
 }
 
 # --- the command --------------------------------------------------------------------------------
@@ -116,6 +130,7 @@ case "$command" in
     fi
     add_images plain
     if [ -n "$tag" ]; then args+=(--tag "$tag"); fi
+    add_registry_options pin
     add_pr_options
     add_wait
     used="$used environment images"
@@ -143,6 +158,7 @@ case "$command" in
     if [ -n "$steps" ] && [ -n "$to" ]; then die "command 'rollback' takes 'steps' or 'to', not both"; fi
     if [ -z "$steps" ] && [ -z "$to" ]; then die "command 'rollback' needs the 'steps' or the 'to' input"; fi
     if [ -n "$steps" ]; then args+=(--steps "$steps"); else args+=(--to "$to"); fi
+    add_registry_options
     add_pr_options
     add_wait
     used="$used environment steps to"
@@ -153,6 +169,7 @@ case "$command" in
     if [ -z "$environment" ]; then die "command 'promote' needs the 'environment' input (the target)"; fi
     args+=(promote --from "$from" --to "$environment")
     add_images plain
+    add_registry_options pin
     add_pr_options
     add_wait
     used="$used environment from images"
@@ -163,6 +180,7 @@ case "$command" in
     add_images with-tag
     weight=$(trim "${INPUT_CANARY_WEIGHT:-}")
     if [ -n "$weight" ]; then args+=(--weight "$weight"); fi
+    add_registry_options
     add_pr_options
     add_wait
     used="$used environment images canary-weight"
@@ -229,14 +247,23 @@ case "$command" in
     if [ -n "$timeout" ]; then args+=("--timeout=$timeout"); fi
     used="$used environment commit wait-timeout"
     ;;
+  reconcile)
+    args+=(reconcile)
+    need_environment
+    add_images plain
+    add_registry_options pin
+    add_pr_options
+    add_wait
+    used="$used environment images"
+    ;;
   *)
-    die "unknown command '$command'; expected one of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, validate, hold, unhold, wait"
+    die "unknown command '$command'; expected one of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, validate, hold, unhold, reconcile, wait"
     ;;
 esac
 
 # `ref` and `tag` always have a value (their defaults), so only the optional inputs are checked.
 for name in environment images commits steps to from canary-weight health-checks checks interval threshold \
-            on-failure on-success labels reviewers delivery reason wait-timeout commit; do
+            on-failure on-success labels reviewers delivery reason wait-timeout commit verify-image pin-digest; do
   var=$(printf 'INPUT_%s' "$name" | tr 'a-z-' 'A-Z_')
   case " $used " in
     *" $name "*) ;;

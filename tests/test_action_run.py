@@ -474,7 +474,7 @@ def test_an_input_cannot_smuggle_a_workflow_command_into_an_error(action: Compos
     assert step.stdout.splitlines() == [
         "::error title=gitops-bot::unknown command 'bump%0A::add-mask::x%0D%0A::warning::y'; expected one "
         "of: bump, revert, rollback, promote, canary-start, canary-promote, canary-abort, watch, status, "
-        "validate, hold, unhold, wait"]
+        "validate, hold, unhold, reconcile, wait"]
 
 
 def test_inputs_a_command_does_not_read_are_warned_about(action: CompositeAction, fake_cli: Path) -> None:

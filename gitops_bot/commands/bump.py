@@ -7,6 +7,7 @@ import click
 from gitops_bot.bump import BumpRequest, bump
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._registry import registry_options
 from gitops_bot.commands.wait import wait_options
 from gitops_bot.session import EnvRequest
 
@@ -25,12 +26,14 @@ from gitops_bot.session import EnvRequest
 @click.option("--force", is_flag=True, help="Update held images too.")
 @click.option("--message", metavar="TEMPLATE",
               help="Commit subject; {env} and {subject} (the default subject) are replaced.")
+@registry_options
 @pr_options
 @global_options
 @click.pass_context
 def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images: tuple[str, ...],
                  tag: str | None, delivery: str | None, allow_downgrade: bool, allow_missing: bool,
-                 force: bool, message: str | None, **pr: Any) -> None:
+                 force: bool, message: str | None, verify_image: bool | None, pin_digest: bool | None,
+                 **pr: Any) -> None:
     """Set image tags in one environment, then commit and push (or open a PR).
 
     \b
@@ -38,12 +41,13 @@ def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images
       gitops-bot bump --env staging --image kai-api-server=5d6e7f8
       gitops-bot bump --ref refs/heads/main --image api=1.4.2 --image worker=1.4.2
       gitops-bot bump --env staging --tag 5d6e7f8 --image kai-api-server --image kai-coordinator
+      gitops-bot bump --env production --image kai-api-server=1.4.2 --verify-image --pin-digest
     """
     if bool(env) == bool(ref):
         raise click.UsageError("give exactly one of --env ENV or --ref REF")
     request = BumpRequest(
         target=EnvRequest(env, ref), images=images, tag=tag, delivery=delivery,
         allow_downgrade=allow_downgrade, allow_missing=allow_missing, force=force, message=message,
-        pr=pr_overrides(**pr),
+        pr=pr_overrides(**pr), verify=verify_image, pin=pin_digest,
     )
     run_write(ctx, lambda session: bump(session, request))

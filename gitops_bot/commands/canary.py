@@ -7,6 +7,7 @@ import click
 from gitops_bot.canary import CanaryRequest, canary
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._registry import verify_option
 from gitops_bot.commands.wait import wait_options
 
 
@@ -27,13 +28,14 @@ def _run(ctx: click.Context, /, request: CanaryRequest) -> None:
 @click.option("--weight", type=click.IntRange(1, 100), metavar="N", help="Percent of traffic (1-100).")
 @delivery_option
 @wait_options
+@verify_option
 @pr_options
 @global_options
 @click.pass_context
 def canary_start(ctx: click.Context, /, env: str, images: tuple[str, ...], weight: int | None,
-                 delivery: str | None, **pr: Any) -> None:
+                 delivery: str | None, verify_image: bool | None, **pr: Any) -> None:
     """Enable the canary: canary.enabled true, canary.weight N, canary.image.tag TAG."""
-    _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr)))
+    _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr), verify=verify_image))
 
 
 def _finish_command(action: str, doc: str) -> click.Command:

@@ -6,6 +6,7 @@ import click
 
 from gitops_bot.cli import global_options, options, run_credentials
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._registry import registry_options
 from gitops_bot.commands.wait import wait_options
 from gitops_bot.images import short_name
 from gitops_bot.promote import PromoteRequest, promote, status
@@ -22,18 +23,21 @@ from gitops_bot.session import Session
 @click.option("--force", is_flag=True, help="Update held images too.")
 @delivery_option
 @wait_options
+@registry_options
 @pr_options
 @global_options
 @click.pass_context
 def promote_command(ctx: click.Context, /, source: str, target: str, images: tuple[str, ...],
-                    allow_downgrade: bool, force: bool, delivery: str | None, **pr: Any) -> None:
+                    allow_downgrade: bool, force: bool, delivery: str | None, verify_image: bool | None,
+                    pin_digest: bool | None, **pr: Any) -> None:
     """Copy image tags from one environment to another.
 
     \b
     Example:
       gitops-bot promote --from staging --to production
     """
-    request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr))
+    request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr),
+                             verify=verify_image, pin=pin_digest)
     run_write(ctx, lambda session: promote(session, request))
 
 

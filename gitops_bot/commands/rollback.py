@@ -6,6 +6,7 @@ import click
 
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._registry import verify_option
 from gitops_bot.commands.wait import wait_options
 from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
 
@@ -18,11 +19,12 @@ from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
               help="Hold the images moved back, so that the next automated bump does not undo it.")
 @delivery_option
 @wait_options
+@verify_option
 @pr_options
 @global_options
 @click.pass_context
 def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str | None, hold: bool,
-                     delivery: str | None, **pr: Any) -> None:
+                     delivery: str | None, verify_image: bool | None, **pr: Any) -> None:
     """Restore an environment's image tags as one new commit (other edits stay).
 
     \b
@@ -33,7 +35,7 @@ def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str
     """
     if (steps is None) == (to is None):
         raise click.UsageError("give exactly one of --steps N or --to SHA")
-    request = RollbackRequest(env, steps, to, hold, delivery, pr_overrides(**pr))
+    request = RollbackRequest(env, steps, to, hold, delivery, pr_overrides(**pr), verify=verify_image)
     run_write(ctx, lambda session: rollback(session, request))
 
 
