@@ -101,6 +101,8 @@ add_wait() { # --wait [--wait-timeout=S] for a push-delivery write command (docs
     used="$used wait-timeout"
   fi
   used="$used wait"
+}
+
 add_registry_options() { # add_registry_options [pin]: --[no-]verify-image, and --[no-]pin-digest with `pin`
   local value
   value=$(trim "${INPUT_VERIFY_IMAGE:-}")
