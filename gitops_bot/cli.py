@@ -19,6 +19,7 @@ from gitops_bot.actions import ActionsWriter
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitopsBotError, exit_code_for
 from gitops_bot.session import Options
+from gitops_bot.untrusted import line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,7 +98,7 @@ def _setup_logging(verbose: bool, redact: Callable[[str], str], actions: Actions
 
     class Redacting(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
-            return redact(super().format(record))
+            return line(redact(super().format(record)))  # one line, whatever a value held
 
     class Annotating(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     _setup_logging(verbose, credentials.redact, actions)
 
     def fail(message: str, code: int, result_printed: bool = False) -> NoReturn:
+        message = line(message)  # errors quote repository values: one line, no workflow command
         click.echo(f"gitops-bot: {message}", err=True)
         actions.error(message)
         if as_json and not result_printed:  # scripts get one JSON document on stdout either way

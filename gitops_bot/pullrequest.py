@@ -19,6 +19,7 @@ from gitops_bot.render import markdown_table
 from gitops_bot.result import PullRequestInfo, WriteResult
 from gitops_bot.session import Session
 from gitops_bot.states import diff_refs
+from gitops_bot.untrusted import code, md
 from gitops_bot.workspace import PushOutcome
 
 log = logging.getLogger("gitops_bot.pr")
@@ -125,12 +126,12 @@ def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions, op
 
 
 def pr_body(env: Environment, changes: list[Change], subjects: list[str]) -> str:
-    rows = [[short_name(c.image), f"`{c.old or '-'}`", f"`{c.new}`", f"`{c.file}:{c.line}`"]
+    rows = [[md(short_name(c.image)), code(c.old or "-"), code(c.new), code(f"{c.file}:{c.line}")]
             for c in changes]
-    lines = [f"Deploys to **{env.name}** (branch `{env.branch}`, path `{env.path}`) once merged.", ""]
+    lines = [f"Deploys to **{env.name}** (branch {code(env.branch)}, path {code(env.path)}) once merged.", ""]
     if rows:
         lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
-    lines += ["Commits:", *(f"- {s}" for s in reversed(subjects)), ""]
+    lines += ["Commits:", *(f"- {md(s)}" for s in reversed(subjects)), ""]
     for key, value in run_context():
         lines.append(f"- {key.removeprefix('Gitops-Bot-')}: {value}")
     lines.append("")
