@@ -120,15 +120,15 @@ class Workspace:
         self.close()
 
     # -- fetching --------------------------------------------------------------------------------
-    def _fetch(self, refspec: str, depth: int | None) -> GitResult:
-        """Fetch `refspec` shallow and blob-less. A server without filter support sends the blobs
-        (git warns and goes on); one without shallow support (dumb HTTP) is fetched in full."""
+    def _fetch(self, refspec: str, depth: int | None, *more: str) -> GitResult:
+        """Fetch `refspec` (and `more`) shallow and blob-less. A server without filter support sends
+        the blobs (git warns and goes on); one without shallow support (dumb HTTP) is fetched in full."""
         args = ["fetch", "--progress" if self.git.progress else "--quiet", "--no-tags", "--filter=blob:none"]
-        result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "origin", refspec,
+        result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "origin", refspec, *more,
                               network=True, check=False)
         if result.returncode != 0 and depth and "does not support shallow" in result.stderr:
             log.info("the server does not support shallow fetches; fetching the whole history")
-            result = self.git.run(*args, "origin", refspec, network=True, check=False)
+            result = self.git.run(*args, "origin", refspec, *more, network=True, check=False)
         return result
 
     def fetch(self, branch: str, depth: int | None = 1) -> str:
@@ -147,6 +147,28 @@ class Workspace:
         if result.returncode != 0:
             raise GitError(self.git.failure(result))
         return self.git.out("rev-parse", "refs/remotes/origin/HEAD")
+
+    def fetch_default_and(self, branch: str | None) -> tuple[str | None, str | None]:
+        """One fetch of the remote's default branch (HEAD) and of `branch`: their commits, None for
+        one the remote does not have (a HEAD that names no branch, a missing branch)."""
+        specs = {"refs/remotes/origin/HEAD": "+HEAD:refs/remotes/origin/HEAD"}
+        if branch:
+            specs[f"refs/remotes/origin/{branch}"] = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
+        first, *rest = specs.values()
+        result = self._fetch(first, 1, *rest)
+        if result.returncode != 0 and "couldn't find remote ref" not in result.stderr:
+            raise GitError(self.git.failure(result))
+        found: list[str | None] = []
+        for ref, spec in specs.items():
+            if result.returncode != 0:  # one of them is missing: fetch each on its own
+                alone = self._fetch(spec, 1)
+                if alone.returncode != 0:
+                    if "couldn't find remote ref" not in alone.stderr:
+                        raise GitError(self.git.failure(alone))
+                    found.append(None)
+                    continue
+            found.append(self.git.out("rev-parse", ref))
+        return found[0], found[1] if branch else None
 
     def remote_head(self, branch: str) -> str | None:
         """The branch's commit on the remote, without fetching objects (None if it does not exist)."""
