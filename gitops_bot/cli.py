@@ -46,6 +46,10 @@ def global_options(func: F) -> F:
                      help="Reuse a clone in DIR (fetch + reset) instead of a temporary one."),
         click.option("--retries", "retries", type=click.IntRange(0, 100), metavar="N",
                      help="Push attempts after the first rejected one (default 5)."),
+        click.option("--timeout", "timeout", type=click.IntRange(min=1), metavar="SECONDS",
+                     help="Give up a network operation (git, GitHub API) after SECONDS, and the run's "
+                          "network work as a whole after SECONDS in total: exit 1, nothing half-written "
+                          "(default 300)."),
         click.option("--output", "output", type=click.Choice(["text", "json"]),
                      help="text (default) or one JSON document on stdout."),
         click.option("--dry-run", "dry_run", is_flag=True, default=None,

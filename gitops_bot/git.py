@@ -17,6 +17,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from gitops_bot.credentials import TOKEN_VARS, Credentials
+from gitops_bot.deadline import Deadline
 from gitops_bot.errors import GitError
 
 log = logging.getLogger("gitops_bot.git")
@@ -69,6 +70,7 @@ class Git:
     credentials: Credentials = field(default_factory=Credentials)
     url: str = ""
     progress: bool = False
+    deadline: Deadline | None = None  # bounds network commands (--timeout); else NETWORK_TIMEOUT each
 
     def env(self) -> dict[str, str]:
         """git's environment: ours, minus the token variables and other repositories' locations."""
@@ -106,6 +108,13 @@ class Git:
     def _exec(self, args: Sequence[str], stdin: bytes | None, network: bool,
               extra_env: Mapping[str, str] | None) -> _Raw:
         cmd = ("git", *args)
+        timeout = LOCAL_TIMEOUT
+        if network:
+            timeout = NETWORK_TIMEOUT if self.deadline is None else self.deadline.left()
+            if timeout <= 0:
+                assert self.deadline is not None
+                raise GitError(f"{self.describe(cmd, network)} not started: the run used up its "
+                               f"{self.deadline.describe()} s")
         env = self.env()
         if extra_env:
             env.update(extra_env)
@@ -136,13 +145,15 @@ class Git:
             threads.append(threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True))
         for thread in threads:
             thread.start()
-        timeout = NETWORK_TIMEOUT if network else LOCAL_TIMEOUT
         try:
             returncode = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
             for thread in threads:
                 thread.join()
+            if network and self.deadline is not None:
+                raise GitError(f"{self.describe(cmd, network)} timed out: the run used up its "
+                               f"{self.deadline.describe()} s") from None
             raise GitError(f"{self.describe(cmd, network)} timed out after {timeout:g} s") from None
         except BaseException:
             _kill(proc)

@@ -37,7 +37,8 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
         log.warning("dry run without a token: planned on %s, not on an open pull request", env.branch)
         applied = apply_on(session, env, base, apply)
         return result_for(session, command, env, base, applied, False, None, head_branch)
-    gh = GitHubRepo.connect(session.config.repository, session.credentials.token)
+    gh = GitHubRepo.connect(session.config.repository, session.credentials.token,
+                            timeout=session.deadline.budget(30))
     ws = session.ws
     for attempt in range(session.options.retries + 1):
         pull = gh.open_pull(head_branch, env.branch)
@@ -55,7 +56,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
             info = _open_or_update(session, gh, env, base, applied.head, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
         if attempt < session.options.retries:
-            time.sleep(backoff(attempt))
+            time.sleep(min(backoff(attempt), max(0.0, session.deadline.left())))
             base = ws.fetch(env.branch)
     raise GitError(f"push to {head_branch!r} kept losing races; nothing was written (raise --retries)")
 

@@ -16,6 +16,7 @@ from ruamel.yaml.error import YAMLError
 
 from gitops_bot.config import CONFIG_FILE, Config, Environment
 from gitops_bot.credentials import Credentials
+from gitops_bot.deadline import DEFAULT_TIMEOUT, Deadline
 from gitops_bot.errors import ConfigError, GitError, UsageError
 from gitops_bot.manifests import Manifest
 from gitops_bot.workspace import Workspace, remote_url
@@ -35,6 +36,7 @@ class Options:
     remote_url: str | None = None
     workdir: Path | None = None
     retries: int = 5
+    timeout: int = DEFAULT_TIMEOUT  # seconds: every network operation, and the run's network work
     output: str = "text"
     dry_run: bool = False
     verbose: bool = False
@@ -110,7 +112,9 @@ class Session:
         )
         _check_slug(self.config.repository, self.url)
         progress = options.verbose or sys.stderr.isatty()
-        self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress)
+        self.deadline = Deadline.start(options.timeout)
+        self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
+                                 deadline=self.deadline)
         self._repo_config_read = False
         self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
 

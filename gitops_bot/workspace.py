@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 
 from gitops_bot.credentials import Credentials
+from gitops_bot.deadline import Deadline
 from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.git import Git, GitResult
 
@@ -57,17 +58,19 @@ def remote_url(repository: str, server_url: str | None = None) -> str:
 class Workspace:
     """A working copy of one branch of the GitOps repository, with helpers to read, commit and push."""
 
-    def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool):
+    def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool,
+                 deadline: Deadline | None = None):
         self.root = root
         self.url = url
         self.owned = owned
-        self.git = Git(root, credentials, url, progress)
+        self.git = Git(root, credentials, url, progress, deadline)
         self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
     def open(
-        cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool
+        cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool,
+        deadline: Deadline | None = None,
     ) -> Workspace:
         """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet.
 
@@ -75,7 +78,7 @@ class Workspace:
         that exists, is not empty and holds no clone is refused rather than cleaned.
         """
         if workdir is not None and (workdir / ".git").is_dir():
-            ws = cls(workdir, url, credentials, progress, owned=False)
+            ws = cls(workdir, url, credentials, progress, owned=False, deadline=deadline)
             marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
             if marker != "true":  # someone's own checkout: never reset or clean it
                 raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
@@ -91,7 +94,7 @@ class Workspace:
             root, owned = workdir, False
         else:
             root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
-        ws = cls(root, url, credentials, progress, owned)
+        ws = cls(root, url, credentials, progress, owned, deadline)
         try:
             ws.git.run("init", "--quiet", str(root))
             ws.git.run("remote", "add", "origin", url)
