@@ -43,6 +43,7 @@ _UNREACHABLE = re.compile(
     r"Connection refused|Could not read from remote repository|unable to access|not found|"
     r"No such file or directory|Network is unreachable|Connection reset", re.IGNORECASE)
 _NETWORK = ("fetch", "push", "ls-remote", "clone", "pull")
+_LOCKED = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 _NOISE = ("hint:", "warning: filtering not", "Please make sure you have the correct access rights",
           "and the repository exists.")
 
@@ -198,6 +199,10 @@ class Git:
         lines = [ln for ln in lines if not ln.startswith(_NOISE)]
         lines = [ln.removeprefix("fatal: ").removeprefix("error: ") for ln in lines]
         detail = "; ".join(lines[-3:]) or f"exit code {result.returncode}"
+        locked = _LOCKED.search(result.stderr)
+        if locked:  # git's own words end with advice and drop the path: name the file
+            detail = (f"{locked.group(1)} exists: another git command is running in this clone, or one "
+                      f"was killed; remove the file if none is running")
         network = _subcommand(result.args) in _NETWORK
         what = self.describe(result.args, network)
         cause = self.cause(result.stderr) if network else None

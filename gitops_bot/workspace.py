@@ -16,12 +16,14 @@ from gitops_bot.credentials import Credentials
 from gitops_bot.deadline import Deadline
 from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.git import Git, GitResult
+from gitops_bot.gitlocks import clear_stale_locks
 
 log = logging.getLogger("gitops_bot.workspace")
 
 # Push failures that mean "someone else pushed first": fetch, re-plan and try again.
 _RACE = re.compile(r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
-                   r"incorrect old value|reference already exists|unable to update local ref")
+                   r"incorrect old value|reference already exists|unable to update local ref|"
+                   r"shallow update not allowed")  # the base was force-pushed away under our shallow clone
 # ... unless a hook or branch protection said no: that is a refusal, never retried.
 _REFUSED = re.compile(r"hook declined|protected branch|rule violation|declined", re.IGNORECASE)
 _PROGRESS = re.compile(r"(Enumerating|Counting|Compressing|Writing|Total|Resolving)\b")
@@ -84,7 +86,8 @@ class Workspace:
                 raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
                                  f"give an empty or a new directory")
             log.info("reusing the clone in %s", workdir)
-            ws.git.run("remote", "set-url", "origin", url)
+            clear_stale_locks(workdir / ".git")
+            ws.git.run("remote", "set-url", "--", "origin", url)
             return ws
         if workdir is not None:
             if workdir.exists() and any(workdir.iterdir()):
@@ -96,8 +99,8 @@ class Workspace:
             root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
         ws = cls(root, url, credentials, progress, owned, deadline)
         try:
-            ws.git.run("init", "--quiet", str(root))
-            ws.git.run("remote", "add", "origin", url)
+            ws.git.run("init", "--quiet", "--", str(root))
+            ws.git.run("remote", "add", "--", "origin", url)
             for key, value in (("remote.origin.promisor", "true"),
                                ("remote.origin.partialclonefilter", "blob:none"),
                                ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true"),
@@ -127,11 +130,11 @@ class Workspace:
         """Fetch `refspec` (and `more`) shallow and blob-less. A server without filter support sends
         the blobs (git warns and goes on); one without shallow support (dumb HTTP) is fetched in full."""
         args = ["fetch", "--progress" if self.git.progress else "--quiet", "--no-tags", "--filter=blob:none"]
-        result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "origin", refspec, *more,
+        result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "--", "origin", refspec, *more,
                               network=True, check=False)
         if result.returncode != 0 and depth and "does not support shallow" in result.stderr:
             log.info("the server does not support shallow fetches; fetching the whole history")
-            result = self.git.run(*args, "origin", refspec, *more, network=True, check=False)
+            result = self.git.run(*args, "--", "origin", refspec, *more, network=True, check=False)
         return result
 
     def fetch(self, branch: str, depth: int | None = 1) -> str:
@@ -175,14 +178,14 @@ class Workspace:
 
     def remote_head(self, branch: str) -> str | None:
         """The branch's commit on the remote, without fetching objects (None if it does not exist)."""
-        out = self.git.out("ls-remote", "origin", f"refs/heads/{branch}", network=True)
+        out = self.git.out("ls-remote", "--", "origin", f"refs/heads/{branch}", network=True)
         return out.split()[0] if out else None
 
     def checkout(self, commit: str, branch: str, paths: Iterable[str]) -> None:
         """Make the work tree hold `commit` on local `branch`, with only `paths` (cone mode) present."""
         cone = tuple(sorted(set(paths)))
         if cone != self._cone:
-            self.git.run("sparse-checkout", "set", "--cone", *cone)
+            self.git.run("sparse-checkout", "set", "--cone", "--", *cone)
             self._cone = cone
         self.git.run("checkout", "--quiet", "--force", "-B", branch, commit)
         self.git.run("clean", "-fdq")
@@ -192,7 +195,7 @@ class Workspace:
 
     def deepen(self, branch: str, commits: int) -> None:
         self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", f"--deepen={commits}",
-                     "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}", network=True)
+                     "--", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}", network=True)
 
     def is_shallow(self) -> bool:
         return self.git.out("rev-parse", "--is-shallow-repository") == "true"
@@ -252,7 +255,7 @@ class Workspace:
         if missing:
             self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
                          "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
-                         "origin", *missing, network=True)
+                         "--", "origin", *missing, network=True)
         return self._cat(shas)
 
     def _missing_in(self, tree: str) -> set[str]:
@@ -291,7 +294,7 @@ class Workspace:
 
     def push(self, branch: str, *, lease: str | None = None) -> PushOutcome:
         """Push HEAD to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
-        args = ["push", "--porcelain", "origin", f"HEAD:refs/heads/{branch}"]
+        args = ["push", "--porcelain", "--", "origin", f"HEAD:refs/heads/{branch}"]
         if lease is not None:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
         if self.git.progress:
