@@ -114,3 +114,15 @@ def test_an_alias_bomb_in_holds_yaml_is_exit_2_naming_the_file(tmp_path: Path, r
     [message] = stderr.splitlines()
     assert message.startswith("gitops-bot: error: .gitops-bot/holds.yaml:")
     assert "aliases expand to more than" in message
+
+
+def test_a_config_path_holding_a_workflow_command_is_printed_escaped(tmp_path: Path, run_bot: RunBot) -> None:
+    """The Action's `config` input reaches --config as given."""
+    for args in (["--config", "x\n::add-mask::leak", "environment", "--ref", "refs/heads/main"],
+                 ["--output", "x\n::stop-commands::leak", "environment", "--ref", "refs/heads/main"],
+                 ["environment", "--ref", "refs/heads/x\n::add-mask::leak"]):
+        proc = run_bot(*args, env={"GITHUB_ACTIONS": "true"})
+        assert proc.returncode == 2
+        lines = (proc.stdout + proc.stderr).splitlines()
+        assert [ln for ln in lines if ln.lstrip().startswith("::") and not ln.startswith("::error")] == []
+        assert any("x\\n::" in ln for ln in lines), lines
