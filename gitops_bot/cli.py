@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as err:
         if as_json:
             fail(f"error: {err.format_message()}", 2)
-        err.message = line(err.message)  # it may quote an argument: one line, no workflow command
+        err.message = line(err.message)  # type: ignore[misc]  # it may quote an argument: one line, no workflow command
         err.show()
         actions.error(err.format_message())
         sys.exit(2)

@@ -67,7 +67,7 @@ class GitHubRepo:
         if slug.count("/") != 1 or "://" in slug:
             raise UsageError(f"pull-request delivery needs the GitHub repository as OWNER/NAME (--repo), "
                              f"not {slug!r}")
-        client = Github(auth=Auth.Token(token), base_url=api_url(), retry=_retry(), timeout=timeout,
+        client = Github(auth=Auth.Token(token), base_url=api_url(), retry=_retry(), timeout=max(1, int(timeout)),
                         seconds_between_requests=None, seconds_between_writes=None)
         repo = call(lambda: client.get_repo(slug), f"read repository {slug}", slug)
         return cls(slug, repo)

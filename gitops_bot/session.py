@@ -17,7 +17,7 @@ from ruamel.yaml.error import YAMLError
 from gitops_bot.config import CONFIG_FILE, Config, Environment
 from gitops_bot.credentials import Credentials
 from gitops_bot.deadline import DEFAULT_TIMEOUT, Deadline
-from gitops_bot.errors import ConfigError, GitError, UsageError
+from gitops_bot.errors import ConfigError, UsageError
 from gitops_bot.manifests import Manifest
 from gitops_bot.workspace import Workspace, remote_url
 from gitops_bot.yamlnodes import check_syntax

@@ -14,7 +14,8 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "action.lock"
-REGENERATE = "uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 -o requirements/action.lock"
+REGENERATE = ("uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 "
+              "-o requirements/action.lock")
 
 
 def locked() -> dict[str, tuple[str, list[str]]]:
