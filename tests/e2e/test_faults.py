@@ -62,7 +62,7 @@ def test_a_hung_server_ends_at_timeout(hung_server: str, run_bot: RunBot) -> Non
 def test_a_bad_timeout_is_exit_2(value: str, run_bot: RunBot) -> None:
     proc = run_bot("--timeout", value, "environment", "--ref", "refs/heads/main")
     assert proc.returncode == 2
-    assert "--timeout" in proc.stderr
+    assert "Invalid value for '--timeout'" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -85,10 +85,16 @@ def test_a_head_that_names_no_branch_reads_no_repository_config(tmp_path: Path, 
     assert remote.head("main") == main
 
 
+# git is sent to a closed loopback port instead of the GitHub server, should a run get that far
+CLOSED = {"GIT_CONFIG_COUNT": "2",
+          "GIT_CONFIG_KEY_0": "url.http://127.0.0.1:9/.insteadOf", "GIT_CONFIG_VALUE_0": "https://github.com/",
+          "GIT_CONFIG_KEY_1": "url.http://127.0.0.1:9/.insteadOf", "GIT_CONFIG_VALUE_1": "git@github.com:"}
+
+
 def test_the_api_slug_must_match_the_clone_url(run_bot: RunBot) -> None:
     proc = run_bot("--repo", "kai-platform/kai-gitops", "--remote-url", "https://github.com/attacker/evil.git",
                    "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8",
-                   env={"GITOPS_BOT_TOKEN": "ghs_slugCanary0123456789"})
+                   env={**CLOSED, "GITOPS_BOT_TOKEN": "ghs_slugCanary0123456789"})
     assert proc.returncode == 2, proc.stderr
     [line] = proc.stderr.splitlines()
     assert "not the repository kai-platform/kai-gitops" in line
@@ -96,14 +102,11 @@ def test_the_api_slug_must_match_the_clone_url(run_bot: RunBot) -> None:
 
 
 def test_a_clone_url_may_spell_the_slug_differently(run_bot: RunBot) -> None:
-    """Same repository, other spelling (case, .git, ssh form): not refused for the slug. git is sent
-    to a closed loopback port instead of the server (insteadOf), so the run then fails to connect."""
-    closed = {"GIT_CONFIG_COUNT": "2",
-              "GIT_CONFIG_KEY_0": "url.http://127.0.0.1:9/.insteadOf", "GIT_CONFIG_VALUE_0": "https://github.com/",
-              "GIT_CONFIG_KEY_1": "url.http://127.0.0.1:9/.insteadOf", "GIT_CONFIG_VALUE_1": "git@github.com:"}
+    """Same repository, other spelling (case, .git, ssh form): not refused for the slug (the run then
+    fails to connect to the closed port)."""
     for url in ("https://github.com/Kai-Platform/kai-gitops", "git@github.com:kai-platform/kai-gitops.git"):
         proc = run_bot("--repo", "kai-platform/kai-gitops", "--remote-url", url,
-                       "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8", env=closed)
+                       "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8", env=CLOSED)
         assert proc.returncode == 1, proc.stderr
         assert "remote unreachable" in proc.stderr
         assert "not the repository" not in proc.stderr
