@@ -17,8 +17,8 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from gitops_bot.credentials import TOKEN_VARS, Credentials
-from gitops_bot.deadline import Deadline
 from gitops_bot.errors import GitError
+from gitops_bot.timebudget import TimeBudget
 
 log = logging.getLogger("gitops_bot.git")
 
@@ -71,7 +71,7 @@ class Git:
     credentials: Credentials = field(default_factory=Credentials)
     url: str = ""
     progress: bool = False
-    deadline: Deadline | None = None  # bounds network commands (--timeout); else NETWORK_TIMEOUT each
+    budget: TimeBudget | None = None  # bounds network commands (--timeout); else NETWORK_TIMEOUT each
 
     def env(self) -> dict[str, str]:
         """git's environment: ours, minus the token variables and other repositories' locations."""
@@ -111,11 +111,11 @@ class Git:
         cmd = ("git", *args)
         timeout = LOCAL_TIMEOUT
         if network:
-            timeout = NETWORK_TIMEOUT if self.deadline is None else self.deadline.left()
+            timeout = NETWORK_TIMEOUT if self.budget is None else self.budget.left()
             if timeout <= 0:
-                assert self.deadline is not None
+                assert self.budget is not None
                 raise GitError(f"{self.describe(cmd, network)} not started: the run used up its "
-                               f"{self.deadline.describe()} s")
+                               f"{self.budget.describe()}")
         env = self.env()
         if extra_env:
             env.update(extra_env)
@@ -147,14 +147,18 @@ class Git:
         for thread in threads:
             thread.start()
         try:
-            returncode = proc.wait(timeout=timeout)
+            if network and self.budget is not None:
+                with self.budget.spending():
+                    returncode = proc.wait(timeout=timeout)
+            else:
+                returncode = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
             for thread in threads:
                 thread.join()
-            if network and self.deadline is not None:
+            if network and self.budget is not None:
                 raise GitError(f"{self.describe(cmd, network)} timed out: the run used up its "
-                               f"{self.deadline.describe()} s") from None
+                               f"{self.budget.describe()}") from None
             raise GitError(f"{self.describe(cmd, network)} timed out after {timeout:g} s") from None
         except BaseException:
             _kill(proc)

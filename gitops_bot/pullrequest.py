@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from github import GithubException
 from github.PullRequest import PullRequest
@@ -38,7 +37,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
         applied = apply_on(session, env, base, apply)
         return result_for(session, command, env, base, applied, False, None, head_branch)
     gh = GitHubRepo.connect(session.config.repository, session.credentials.token,
-                            timeout=session.deadline.budget(30))
+                            timeout=session.budget.cap(30))
     ws = session.ws
     for attempt in range(session.options.retries + 1):
         pull = gh.open_pull(head_branch, env.branch)
@@ -56,7 +55,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
             info = _open_or_update(session, gh, env, base, applied.head, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
         if attempt < session.options.retries:
-            time.sleep(min(backoff(attempt), max(0.0, session.deadline.left())))
+            session.budget.sleep(backoff(attempt))
             base = ws.fetch(env.branch)
     raise GitError(f"push to {head_branch!r} kept losing races; nothing was written (raise --retries)")
 

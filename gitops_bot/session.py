@@ -16,9 +16,9 @@ from ruamel.yaml.error import YAMLError
 
 from gitops_bot.config import CONFIG_FILE, Config, Environment
 from gitops_bot.credentials import Credentials
-from gitops_bot.deadline import DEFAULT_TIMEOUT, Deadline
 from gitops_bot.errors import ConfigError, UsageError
 from gitops_bot.manifests import Manifest
+from gitops_bot.timebudget import DEFAULT_TIMEOUT, TimeBudget
 from gitops_bot.workspace import Workspace, remote_url
 from gitops_bot.yamlnodes import check_syntax
 
@@ -112,9 +112,9 @@ class Session:
         )
         _check_slug(self.config.repository, self.url)
         progress = options.verbose or sys.stderr.isatty()
-        self.deadline = Deadline.start(options.timeout)
+        self.budget = TimeBudget(options.timeout)
         self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
-                                 deadline=self.deadline)
+                                 budget=self.budget)
         self._repo_config_read = False
         self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
 

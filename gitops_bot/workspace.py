@@ -13,10 +13,10 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 
 from gitops_bot.credentials import Credentials
-from gitops_bot.deadline import Deadline
 from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.git import Git, GitResult
 from gitops_bot.gitlocks import clear_stale_locks
+from gitops_bot.timebudget import TimeBudget
 
 log = logging.getLogger("gitops_bot.workspace")
 
@@ -61,18 +61,18 @@ class Workspace:
     """A working copy of one branch of the GitOps repository, with helpers to read, commit and push."""
 
     def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool,
-                 deadline: Deadline | None = None):
+                 budget: TimeBudget | None = None):
         self.root = root
         self.url = url
         self.owned = owned
-        self.git = Git(root, credentials, url, progress, deadline)
+        self.git = Git(root, credentials, url, progress, budget)
         self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
     def open(
         cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool,
-        deadline: Deadline | None = None,
+        budget: TimeBudget | None = None,
     ) -> Workspace:
         """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet.
 
@@ -80,7 +80,7 @@ class Workspace:
         that exists, is not empty and holds no clone is refused rather than cleaned.
         """
         if workdir is not None and (workdir / ".git").is_dir():
-            ws = cls(workdir, url, credentials, progress, owned=False, deadline=deadline)
+            ws = cls(workdir, url, credentials, progress, owned=False, budget=budget)
             marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
             if marker != "true":  # someone's own checkout: never reset or clean it
                 raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
@@ -97,7 +97,7 @@ class Workspace:
             root, owned = workdir, False
         else:
             root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
-        ws = cls(root, url, credentials, progress, owned, deadline)
+        ws = cls(root, url, credentials, progress, owned, budget)
         try:
             ws.git.run("init", "--quiet", "--", str(root))
             ws.git.run("remote", "add", "--", "origin", url)
