@@ -85,11 +85,11 @@ def _refuse_gitops_section(text: str, where: str) -> None:
     """The repository's own file may not say which repository the token writes to (exit 2)."""
     try:
         data = YAML(typ="safe", pure=True).load(text)
-    except YAMLError:
-        return  # Config.from_text reports it with file:line
-    section = data.get("gitops") if isinstance(data, dict) else None
+    except (YAMLError, RecursionError):
+        return  # Config.from_text reports it (file:line, or the nesting)
     if not isinstance(data, dict) or "gitops" not in data:
         return
+    section = data["gitops"]
     keys = [k for k in ("repository", "url") if isinstance(section, dict) and k in section]
     key = f"gitops.{keys[0]}" if keys else "gitops"
     raise ConfigError(f"{where}: config key '{key}' may not be set in the GitOps repository's own file: "
