@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, overload
 
 import click
 from click.core import ParameterSource
@@ -24,6 +24,9 @@ from gitops_bot.untrusted import line
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_GLOBAL_NAMES = ("config", "repo", "remote_url", "workdir", "retries", "timeout", "output", "dry_run", "verbose")
+
+
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Global options may come before or after the command name; the one given last wins."""
     assert param.name is not None
@@ -32,7 +35,22 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def global_options(func: F) -> F:
+@overload
+def global_options(func: F, /) -> F: ...
+@overload
+def global_options(*, skip: tuple[str, ...]) -> Callable[[F], F]: ...
+
+
+def global_options(func: F | None = None, /, *, skip: tuple[str, ...] = ()) -> F | Callable[[F], F]:
+    """The global options on a command (or the group). `skip` leaves out those the command defines
+    itself with another meaning (`wait --timeout S` is how long to wait; the global one is then given
+    before the command name)."""
+    if func is None:
+        return lambda f: _add_global_options(f, skip)
+    return _add_global_options(func, skip)
+
+
+def _add_global_options(func: F, skip: tuple[str, ...]) -> F:
     opts = [
         click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
                      help="Configuration file (default: .gitops-bot.yaml of the GitOps repository, "
@@ -57,6 +75,7 @@ def global_options(func: F) -> F:
         click.option("-v", "--verbose", "verbose", is_flag=True, default=None,
                      help="Log git commands and progress on stderr."),
     ]
+    opts = [opt for name, opt in zip(_GLOBAL_NAMES, opts, strict=True) if name not in skip]
     for opt in reversed(opts):
         func = opt(func)
     for param in func.__click_params__[-len(opts):]:  # type: ignore[attr-defined]
