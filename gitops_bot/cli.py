@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, overload
 
 import click
 from click.core import ParameterSource
@@ -19,8 +19,12 @@ from gitops_bot.actions import ActionsWriter
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitopsBotError, exit_code_for
 from gitops_bot.session import Options
+from gitops_bot.untrusted import line
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+_GLOBAL_NAMES = ("config", "repo", "remote_url", "workdir", "retries", "timeout", "output", "dry_run", "verbose")
 
 
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -31,7 +35,22 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def global_options(func: F) -> F:
+@overload
+def global_options(func: F, /) -> F: ...
+@overload
+def global_options(*, skip: tuple[str, ...]) -> Callable[[F], F]: ...
+
+
+def global_options(func: F | None = None, /, *, skip: tuple[str, ...] = ()) -> F | Callable[[F], F]:
+    """The global options on a command (or the group). `skip` leaves out those the command defines
+    itself with another meaning (`wait --timeout S` is how long to wait; the global one is then given
+    before the command name)."""
+    if func is None:
+        return lambda f: _add_global_options(f, skip)
+    return _add_global_options(func, skip)
+
+
+def _add_global_options(func: F, skip: tuple[str, ...]) -> F:
     opts = [
         click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
                      help="Configuration file (default: .gitops-bot.yaml of the GitOps repository, "
@@ -45,6 +64,10 @@ def global_options(func: F) -> F:
                      help="Reuse a clone in DIR (fetch + reset) instead of a temporary one."),
         click.option("--retries", "retries", type=click.IntRange(0, 100), metavar="N",
                      help="Push attempts after the first rejected one (default 5)."),
+        click.option("--timeout", "timeout", type=click.IntRange(min=1), metavar="SECONDS",
+                     help="Give up a network operation (git, GitHub API) after SECONDS, and the run's "
+                          "network work as a whole after SECONDS in total: exit 1, nothing half-written "
+                          "(default 300)."),
         click.option("--output", "output", type=click.Choice(["text", "json"]),
                      help="text (default) or one JSON document on stdout."),
         click.option("--dry-run", "dry_run", is_flag=True, default=None,
@@ -52,6 +75,7 @@ def global_options(func: F) -> F:
         click.option("-v", "--verbose", "verbose", is_flag=True, default=None,
                      help="Log git commands and progress on stderr."),
     ]
+    opts = [opt for name, opt in zip(_GLOBAL_NAMES, opts, strict=True) if name not in skip]
     for opt in reversed(opts):
         func = opt(func)
     for param in func.__click_params__[-len(opts):]:  # type: ignore[attr-defined]
@@ -105,7 +129,7 @@ def _setup_logging(verbose: bool, redact: Callable[[str], str], actions: Actions
 
     class Redacting(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
-            return redact(super().format(record))
+            return line(redact(super().format(record)))  # one line, whatever a value held
 
     class Annotating(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -140,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     _setup_logging(verbose, credentials.redact, actions)
 
     def fail(message: str, code: int, result_printed: bool = False) -> NoReturn:
+        message = line(message)  # errors quote repository values: one line, no workflow command
         click.echo(f"gitops-bot: {message}", err=True)
         actions.error(message)
         if as_json and not result_printed:  # scripts get one JSON document on stdout either way
@@ -154,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as err:
         if as_json:
             fail(f"error: {err.format_message()}", 2)
+        err.message = line(err.message)  # type: ignore[misc]  # it may quote an argument: one line, no workflow command
         err.show()
         actions.error(err.format_message())
         sys.exit(2)

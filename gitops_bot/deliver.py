@@ -122,7 +122,7 @@ def _deliver_push(session: Session, command: str, env: Environment, commit: str,
         delay = backoff(attempt, slot=time.monotonic() - started)
         log.info("someone pushed to %s first; re-planning in %.2fs (attempt %d of %d)",
                  env.branch, delay, attempt + 2, retries + 1)
-        time.sleep(delay)
+        session.budget.sleep(delay)  # --timeout bounds the back-off too
         started = time.monotonic()
         commit = ws.fetch(env.branch)
     raise GitError(f"push to {env.branch!r} kept losing races with other pushers after "

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from gitops_bot.credentials import SECRET_VARS, Credentials
 from gitops_bot.errors import GitError
+from gitops_bot.timebudget import TimeBudget
 
 log = logging.getLogger("gitops_bot.git")
 
@@ -42,6 +43,7 @@ _UNREACHABLE = re.compile(
     r"Connection refused|Could not read from remote repository|unable to access|not found|"
     r"No such file or directory|Network is unreachable|Connection reset", re.IGNORECASE)
 _NETWORK = ("fetch", "push", "ls-remote", "clone", "pull")
+_LOCKED = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 _NOISE = ("hint:", "warning: filtering not", "Please make sure you have the correct access rights",
           "and the repository exists.")
 
@@ -69,6 +71,7 @@ class Git:
     credentials: Credentials = field(default_factory=Credentials)
     url: str = ""
     progress: bool = False
+    budget: TimeBudget | None = None  # bounds network commands (--timeout); else NETWORK_TIMEOUT each
 
     def env(self) -> dict[str, str]:
         """git's environment: ours, minus the token variables and other repositories' locations."""
@@ -106,6 +109,13 @@ class Git:
     def _exec(self, args: Sequence[str], stdin: bytes | None, network: bool,
               extra_env: Mapping[str, str] | None) -> _Raw:
         cmd = ("git", *args)
+        timeout = LOCAL_TIMEOUT
+        if network:
+            timeout = NETWORK_TIMEOUT if self.budget is None else self.budget.left()
+            if timeout <= 0:
+                assert self.budget is not None
+                raise GitError(f"{self.describe(cmd, network)} not started: the run used up its "
+                               f"{self.budget.describe()}")
         env = self.env()
         if extra_env:
             env.update(extra_env)
@@ -136,13 +146,19 @@ class Git:
             threads.append(threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True))
         for thread in threads:
             thread.start()
-        timeout = NETWORK_TIMEOUT if network else LOCAL_TIMEOUT
         try:
-            returncode = proc.wait(timeout=timeout)
+            if network and self.budget is not None:
+                with self.budget.spending():
+                    returncode = proc.wait(timeout=timeout)
+            else:
+                returncode = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
             for thread in threads:
                 thread.join()
+            if network and self.budget is not None:
+                raise GitError(f"{self.describe(cmd, network)} timed out: the run used up its "
+                               f"{self.budget.describe()}") from None
             raise GitError(f"{self.describe(cmd, network)} timed out after {timeout:g} s") from None
         except BaseException:
             _kill(proc)
@@ -187,6 +203,10 @@ class Git:
         lines = [ln for ln in lines if not ln.startswith(_NOISE)]
         lines = [ln.removeprefix("fatal: ").removeprefix("error: ") for ln in lines]
         detail = "; ".join(lines[-3:]) or f"exit code {result.returncode}"
+        locked = _LOCKED.search(result.stderr)
+        if locked:  # git's own words end with advice and drop the path: name the file
+            detail = (f"{locked.group(1)} exists: another git command is running in this clone, or one "
+                      f"was killed; remove the file if none is running")
         network = _subcommand(result.args) in _NETWORK
         what = self.describe(result.args, network)
         cause = self.cause(result.stderr) if network else None

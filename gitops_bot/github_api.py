@@ -65,13 +65,13 @@ class GitHubRepo:
     repo: Repository
 
     @classmethod
-    def connect(cls, slug: str, token: str | None) -> GitHubRepo:
+    def connect(cls, slug: str, token: str | None, timeout: float = 30.0) -> GitHubRepo:
         if not token:
             raise UsageError("pull-request delivery needs a token in GITOPS_BOT_TOKEN or GITHUB_TOKEN")
         if slug.count("/") != 1 or "://" in slug:
             raise UsageError(f"pull-request delivery needs the GitHub repository as OWNER/NAME (--repo), "
                              f"not {slug!r}")
-        client = Github(auth=Auth.Token(token), base_url=api_url(), retry=_retry(), timeout=30,
+        client = Github(auth=Auth.Token(token), base_url=api_url(), retry=_retry(), timeout=max(1, int(timeout)),
                         seconds_between_requests=None, seconds_between_writes=None)
         repo = call(lambda: client.get_repo(slug), f"read repository {slug}", slug)
         return cls(slug, repo)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from gitops_bot.errors import ConfigError
+from gitops_bot.untrusted import line as one_line
 from gitops_bot.workspace import Workspace
 
 HOLDS_FILE = ".gitops-bot/holds.yaml"
+# Bounds on reading the file (docs/trust-model.md): it lives on the environment's branch, which
+# many people can edit, and is read with the pure-Python ruamel.yaml.
+MAX_BYTES = 256 << 10  # ~2,000 holds; the round-trip reader takes ~0.5 s per 100 KiB
+MAX_DEPTH = 32
+MAX_NODES = 100_000  # nodes counted as an alias-expanding reader would reach them
 
 
 @dataclass(frozen=True)
@@ -29,10 +37,63 @@ def _yaml() -> YAML:
     return y
 
 
+def _events(data: bytes) -> Iterator[Any]:
+    """The file's parser events: libyaml's (fast) when it can read the file, else ruamel's."""
+    loader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+    try:
+        yield from pyyaml.parse(data, Loader=loader)
+    except pyyaml.YAMLError:  # something only ruamel reads (or malformed): walk it with ruamel
+        yield from YAML(typ="safe", pure=True).parse(io.BytesIO(data))
+
+
+def _bounded(data: bytes) -> None:
+    """Refuse, before building anything, a file too big, too deep or whose aliases expand too far.
+
+    The file is walked as a stream of parser events (no recursion, no objects built): each node
+    counts once, and an alias counts as many nodes as the node it names held, so a "billion laughs"
+    is refused after a few levels instead of exhausting memory.
+    """
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"{HOLDS_FILE}: {len(data)} bytes, more than the limit of {MAX_BYTES}")
+    sizes: dict[str, int] = {}
+    open_nodes: list[tuple[str | None, int]] = []
+    nodes = 0
+    for event in _events(data):
+        kind = type(event).__name__
+        if kind == "AliasEvent":
+            nodes += sizes.get(event.anchor, 1)
+        elif kind == "ScalarEvent":
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif kind in ("MappingStartEvent", "SequenceStartEvent"):
+            open_nodes.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_nodes) > MAX_DEPTH:
+                raise ConfigError(f"{HOLDS_FILE}:{event.start_mark.line + 1}: nested deeper than "
+                                  f"{MAX_DEPTH} levels")
+        elif kind in ("MappingEndEvent", "SequenceEndEvent") and open_nodes:
+            anchor, start = open_nodes.pop()
+            if anchor:
+                sizes[anchor] = nodes - start
+        if nodes > MAX_NODES:
+            raise ConfigError(f"{HOLDS_FILE}:{event.start_mark.line + 1}: aliases expand to more than "
+                              f"{MAX_NODES} nodes")
+
+
+def _text(value: Any, what: str) -> str:
+    if isinstance(value, date) and what.startswith("'at'"):
+        return value.isoformat()  # a date typed by hand, unquoted
+    if not isinstance(value, str):
+        raise ConfigError(f"{HOLDS_FILE}: {what} must be a plain string (quote it)")
+    return str(value)
+
+
 def parse_holds(data: bytes | None) -> dict[str, Hold]:
     if not data:
         return {}
     try:
+        _bounded(data)
         doc = _yaml().load(io.BytesIO(data))
     except YAMLError as err:
         mark = getattr(err, "problem_mark", None)
@@ -45,14 +106,16 @@ def parse_holds(data: bytes | None) -> dict[str, Hold]:
     if not isinstance(holds, Mapping):
         raise ConfigError(f"{HOLDS_FILE}: 'holds' must map image repositories to reasons")
     out = {}
-    for repo, body in holds.items():
+    for key, body in holds.items():
+        repo = _text(key, "each key of 'holds' (an image repository)")
         if isinstance(body, str):
-            out[str(repo)] = Hold(body)
+            out[repo] = Hold(str(body))
         elif isinstance(body, Mapping):
-            out[str(repo)] = Hold(str(body.get("reason", "")), str(body.get("by", "")),
-                                  str(body.get("at", "")))
+            fields = {k: _text(body[k], f"'{k}' of the hold of {one_line(repo)}") for k in ("reason", "by", "at")
+                      if k in body}
+            out[repo] = Hold(fields.get("reason", ""), fields.get("by", ""), fields.get("at", ""))
         else:
-            raise ConfigError(f"{HOLDS_FILE}: hold of {repo} must be a mapping")
+            raise ConfigError(f"{HOLDS_FILE}: hold of {one_line(repo)} must be a mapping")
     return out
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from gitops_bot.images import short_name
 from gitops_bot.plan import Change
+from gitops_bot.untrusted import line, token, untoken
 
 ENV_TRAILER = "Gitops-Bot-Environment"
 IMAGE_TRAILER = "Gitops-Bot-Image"
@@ -18,8 +19,12 @@ REVERTS_TRAILER = "Gitops-Bot-Reverts"
 ROLLBACK_TRAILER = "Gitops-Bot-Rollback-To"
 PROMOTED_TRAILER = "Gitops-Bot-Promoted-From"
 CANARY_TRAILER = "Gitops-Bot-Canary"
-_TRAILER_RE = re.compile(r"^(Gitops-Bot-[A-Za-z-]+):\s*(.*)$")
-_IMAGE_RE = re.compile(r"^(\S+) (\S*) -> (\S+)$")
+_KEYS = (ENV_TRAILER, IMAGE_TRAILER, SOURCE_TRAILER, RUN_TRAILER, REVERTS_TRAILER, ROLLBACK_TRAILER,
+         PROMOTED_TRAILER, CANARY_TRAILER)
+# Only the bot's own format counts: a known key at the start of a line, one space, a value of
+# printable non-space words (values from the repository are `token`-encoded into single words).
+_TRAILER_RE = re.compile(r"(Gitops-Bot-[A-Za-z-]+): (\S+(?: \S+)*)")
+_IMAGE_RE = re.compile(r"(\S+) (\S+) -> (\S+)")
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ def moves(changes: Sequence[Change]) -> list[ImageMove]:
 def subject_for(verb: str, env: str, changes: Sequence[Change]) -> str:
     targets: dict[str, str] = {}
     for move in moves(changes):
-        targets.setdefault(short_name(move.image), move.new)
+        targets.setdefault(line(short_name(move.image)), line(move.new))
     parts = [f"{name} {tag}" for name, tag in targets.items()]
     text = ", ".join(parts)
     if len(text) > 60 and len(set(targets.values())) == 1:
@@ -73,41 +78,55 @@ def compose(
 ) -> str:
     """Subject, body (one line per change), trailers. `deploy=False`: the changes are not image
     deploys (a canary being switched), so no Gitops-Bot-Image trailers are written for them."""
-    lines = [subject, ""]
-    lines += list(body_lines)
-    lines += [f"- {short_name(c.image)}: {c.old or '-'} -> {c.new or '-'} ({c.file}:{c.line})"
+    lines = [line(subject), ""]
+    lines += [line(text) for text in body_lines]
+    lines += [line(f"- {short_name(c.image)}: {c.old or '-'} -> {c.new or '-'} ({c.file}:{c.line})")
               for c in changes]
     if lines[-1] == "":
         lines.pop()
     trailers = [(ENV_TRAILER, env)]
     if deploy:
-        trailers += [(IMAGE_TRAILER, f"{m.image} {m.old or '-'} -> {m.new}") for m in moves(changes)]
+        trailers += [(IMAGE_TRAILER, image_trailer(m)) for m in moves(changes)]
     trailers += list(extra)
     trailers += run_context()
-    lines += ["", *(f"{k}: {v}" for k, v in trailers)]
+    lines += ["", *(f"{k}: {line(v)}" for k, v in trailers)]
     return "\n".join(lines) + "\n"
 
 
+def _word(value: str, empty: str | None = None) -> str:
+    """A trailer word for a value: `-` stands for an empty one, so a value `-` is encoded."""
+    if not value and empty is not None:
+        return empty
+    return "%2D" if value == "-" else token(value)
+
+
+def image_trailer(move: ImageMove) -> str:
+    return f"{_word(move.image)} {_word(move.old, '-')} -> {_word(move.new, '-')}"
+
+
 def trailers(message: str) -> list[tuple[str, str]]:
-    """The Gitops-Bot-* trailer lines of a commit message.
+    """The Gitops-Bot-* trailer lines of a commit message, in the bot's own format only.
 
     Every line counts, not only the last paragraph: a squash merge of several bumps keeps each
-    commit's trailers in its own paragraph.
+    commit's trailers in its own paragraph. Lines are split as git splits them (on LF only), and
+    a line counts only when all of it is a known trailer: nothing before the key, one space after
+    the colon, no control character anywhere.
     """
     out = []
-    for line in message.splitlines():
-        m = _TRAILER_RE.match(line.strip())
-        if m:
-            out.append((m.group(1), m.group(2).strip()))
+    for text in message.split("\n"):
+        m = _TRAILER_RE.fullmatch(text.removesuffix("\r"))
+        if m and m.group(1) in _KEYS and m.group(2).isprintable():
+            out.append((m.group(1), m.group(2)))
     return out
 
 
 def image_moves(message: str) -> list[ImageMove]:
     out = []
     for key, value in trailers(message):
-        m = _IMAGE_RE.match(value) if key == IMAGE_TRAILER else None
+        m = _IMAGE_RE.fullmatch(value) if key == IMAGE_TRAILER else None
         if m:
-            out.append(ImageMove(m.group(1), "" if m.group(2) == "-" else m.group(2), m.group(3)))
+            image, old, new = (untoken(w) for w in m.groups())
+            out.append(ImageMove(image, "" if m.group(2) == "-" else old, "" if m.group(3) == "-" else new))
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 
 from github import GithubException
@@ -21,6 +20,7 @@ from gitops_bot.render import markdown_table
 from gitops_bot.result import PullRequestInfo, WriteResult
 from gitops_bot.session import Session
 from gitops_bot.states import diff_refs
+from gitops_bot.untrusted import code, md
 
 log = logging.getLogger("gitops_bot.pr")
 
@@ -37,7 +37,8 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
         log.warning("dry run without a token: planned on %s, not on an open pull request", env.branch)
         applied = apply_on(session, env, base, apply)
         return result_for(session, command, env, base, applied, False, None, head_branch)
-    gh = GitHubRepo.connect(session.config.repository, session.credentials.token)
+    gh = GitHubRepo.connect(session.config.repository, session.credentials.token,
+                            timeout=session.budget.cap(30))
     ws = session.ws
     for attempt in range(session.options.retries + 1):
         pull = gh.open_pull(head_branch, env.branch)
@@ -57,7 +58,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
             info = _open_or_update(session, gh, env, base, pushed, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
         if attempt < session.options.retries:
-            time.sleep(backoff(attempt))
+            session.budget.sleep(backoff(attempt))
             base = ws.fetch(env.branch)
     raise GitError(f"push to {head_branch!r} kept losing races; nothing was written (raise --retries)")
 
@@ -128,12 +129,12 @@ def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions, op
 
 
 def pr_body(env: Environment, changes: list[Change], subjects: list[str]) -> str:
-    rows = [[short_name(c.image), f"`{c.old or '-'}`", f"`{c.new}`", f"`{c.file}:{c.line}`"]
+    rows = [[md(short_name(c.image)), code(c.old or "-"), code(c.new), code(f"{c.file}:{c.line}")]
             for c in changes]
-    lines = [f"Deploys to **{env.name}** (branch `{env.branch}`, path `{env.path}`) once merged.", ""]
+    lines = [f"Deploys to **{env.name}** (branch {code(env.branch)}, path {code(env.path)}) once merged.", ""]
     if rows:
         lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
-    lines += ["Commits:", *(f"- {s}" for s in reversed(subjects)), ""]
+    lines += ["Commits:", *(f"- {md(s)}" for s in reversed(subjects)), ""]
     for key, value in run_context():
         lines.append(f"- {key.removeprefix('Gitops-Bot-')}: {value}")
     lines.append("")

@@ -12,6 +12,7 @@ from gitops_bot.actions import ActionsWriter
 from gitops_bot.images import short_name
 from gitops_bot.result import WriteResult
 from gitops_bot.session import Options
+from gitops_bot.untrusted import code, line, md
 
 
 def emit_json(data: dict[str, Any]) -> None:
@@ -19,6 +20,8 @@ def emit_json(data: dict[str, Any]) -> None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table; every cell is shown as one printable line (cells hold repository values)."""
+    rows = [[line(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
@@ -26,8 +29,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table of cells that are already Markdown (see `untrusted.code`/`untrusted.md`)."""
+
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return line(text).replace("|", "\\|")
 
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
@@ -46,17 +51,17 @@ def write_result(result: WriteResult, options: Options, actions: ActionsWriter) 
     })
     actions.summary(_summary(result))
     for skip in result.skipped:
-        actions.warning(f"{result.environment}: skipped {skip.image}: {skip.reason}")
+        actions.warning(line(f"{result.environment}: skipped {skip.image}: {skip.reason}"))
     if options.output == "json":
         emit_json(result.to_json())
         return
     if result.dry_run and result.diff:
         click.echo(actions.untrusted(result.diff), nl=False)
     for change in result.changes:
-        click.echo(f"{change.file}:{change.line}: {short_name(change.image)} {change.old} -> {change.new}",
+        click.echo(line(f"{change.file}:{change.line}: {short_name(change.image)} {change.old} -> {change.new}"),
                    err=True)
     for skip in result.skipped:
-        click.echo(f"skipped {skip.image}: {skip.reason}", err=True)
+        click.echo(line(f"skipped {skip.image}: {skip.reason}"), err=True)
     if not result.changed and result.skipped and not result.changes:
         click.echo(f"{result.environment}: nothing to commit, every requested image was skipped", err=True)
     elif not result.changed:
@@ -75,13 +80,13 @@ def _summary(result: WriteResult) -> str:
         title += " (dry run)"
     lines = [title, ""]
     if result.changes:
-        rows = [[short_name(c.image), f"`{c.old}`", f"`{c.new}`", f"{c.file}:{c.line}"]
+        rows = [[md(short_name(c.image)), code(c.old), code(c.new), md(f"{c.file}:{c.line}")]
                 for c in result.changes]
         lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
     else:
         lines += ["No change: the environment is already in the wanted state.", ""]
     for skip in result.skipped:
-        lines.append(f"- skipped `{skip.image}`: {skip.reason}")
+        lines.append(f"- skipped {code(skip.image)}: {md(skip.reason)}")
     if result.pull_request:
         pr = result.pull_request
         said = {"none": "already holds this state"}.get(pr.operation, pr.operation)
@@ -89,5 +94,5 @@ def _summary(result: WriteResult) -> str:
             said = f"would be {said}" if pr.operation != "none" else said
         lines.append(f"Pull request [#{pr.number}]({pr.url}) {said}.")
     elif result.commit:
-        lines.append(f"Commit `{result.commit}` on `{result.branch}`.")
+        lines.append(f"Commit {code(result.commit)} on {code(result.branch)}.")
     return "\n".join(lines) + "\n"

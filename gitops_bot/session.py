@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from gitops_bot.config import CONFIG_FILE, Config, Environment
 from gitops_bot.credentials import Credentials
-from gitops_bot.errors import ConfigError, GitError, UsageError
+from gitops_bot.errors import ConfigError, UsageError
 from gitops_bot.manifests import Manifest
 from gitops_bot.signing import signing
+from gitops_bot.timebudget import DEFAULT_TIMEOUT, TimeBudget
 from gitops_bot.workspace import Workspace, remote_url
 from gitops_bot.yamlnodes import check_syntax
 
 log = logging.getLogger("gitops_bot")
 BOT_DIR = ".gitops-bot"
+_SLUG = re.compile(r"[\w.-]+/[\w.-]+")
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class Options:
     remote_url: str | None = None
     workdir: Path | None = None
     retries: int = 5
+    timeout: int = DEFAULT_TIMEOUT  # seconds: every network operation, and the run's network work
     output: str = "text"
     dry_run: bool = False
     verbose: bool = False
@@ -52,6 +61,44 @@ class EnvRequest:
         raise UsageError("give --env ENV or --ref REF")
 
 
+def _check_slug(slug: str, url: str) -> None:
+    """The GitHub API slug must name the repository that is cloned, when the URL is on the same server.
+
+    Otherwise the token would be used on one repository's API (pull requests, statuses) while the
+    commits go to another. URLs of other hosts, file:// and paths have nothing to compare.
+    """
+    if not _SLUG.fullmatch(slug):
+        return
+    server = urlsplit(os.environ.get("GITHUB_SERVER_URL") or "https://github.com").hostname
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https", "ssh") and parts.hostname == server:
+        path = parts.path
+    elif "://" not in url and url.startswith("git@") and url[4:].partition(":")[0] == server:
+        path = url.partition(":")[2]
+    else:
+        return
+    if path.strip("/").removesuffix(".git").lower() != slug.removesuffix(".git").lower():
+        raise UsageError(f"the clone URL {url} is not the repository {slug} that the GitHub API would be "
+                         f"called for: give --repo OWNER/NAME and --remote-url of the same repository")
+
+
+def _refuse_gitops_section(text: str, where: str) -> None:
+    """The repository's own file may not say which repository the token writes to (exit 2)."""
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except (YAMLError, RecursionError):
+        return  # Config.from_text reports it (file:line, or the nesting)
+    if not isinstance(data, dict) or "gitops" not in data:
+        return
+    section = data["gitops"]
+    keys = [k for k in ("repository", "url") if isinstance(section, dict) and k in section]
+    key = f"gitops.{keys[0]}" if keys else "gitops"
+    raise ConfigError(f"{where}: config key '{key}' may not be set in the GitOps repository's own file: "
+                      f"the repository the token writes to is chosen by the caller (--repo, --remote-url, "
+                      f"--config or the Action's gitops-repository input); remove the key "
+                      f"(see docs/trust-model.md)")
+
+
 class Session:
     """Owns the clone for one command; resolves the configuration as CONTRACT §2 orders it."""
 
@@ -61,13 +108,16 @@ class Session:
         base = options.base_config()
         self.config = base.with_overrides(repository=options.repo, url=None)
         self._explicit = options.config is not None
-        self.credentials = self.credentials.resolved(self.config.repository)  # a GitHub App's token
         self.push_only: str | None = None  # set by --wait: pull-request delivery is refused (docs/github.md)
         self.url = options.remote_url or (None if options.repo else base.url) or remote_url(
             self.config.repository
         )
+        _check_slug(self.config.repository, self.url)  # before a GitHub App token is minted for it
+        self.credentials = self.credentials.resolved(self.config.repository)  # a GitHub App's token
         progress = options.verbose or sys.stderr.isatty()
-        self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress)
+        self.budget = TimeBudget(options.timeout)
+        self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
+                                 budget=self.budget)
         self.ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign
         self._repo_config_read = False
         self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
@@ -82,53 +132,60 @@ class Session:
         self.close()
 
     def environment(self, request: EnvRequest) -> tuple[Environment, str]:
-        """The target environment and the commit at the tip of its branch (fetched)."""
-        settled = self._explicit or self._repo_config_read
-        try:
-            env: Environment | None = request.pick(self.config)
-        except UsageError:
-            if settled:
-                raise
-            env = None
-        commit = None
-        if env is not None:
-            try:
-                commit = self.ws.fetch(env.branch)
-            except GitError:
-                if settled:
-                    raise
-                env = None  # the repository's own config may name other branches
-        if commit is None:
-            commit = self.ws.fetch_default()
-        if not settled:
-            self._load_repo_config(commit, env.branch if env else "the default branch")
-            picked = request.pick(self.config)
-            if env is None or picked.branch != env.branch:
-                commit = self.ws.fetch(picked.branch)
-            env = picked
-        assert env is not None
-        self._heads[env.branch] = commit
-        return env, commit
+        """The target environment and the commit at the tip of its branch (fetched).
+
+        The repository's own config, when it is used, is read first and from the default branch
+        only (docs/trust-model.md): which environment, branch and path a run writes is never
+        decided by content on the branch being written.
+        """
+        if not self._explicit and not self._repo_config_read:
+            try:  # the defaults' guess at the branch, fetched in the same request as the default branch
+                guess: str | None = request.pick(self.config).branch
+            except UsageError:
+                guess = None
+            self._read_repo_config(guess)
+        env = request.pick(self.config)
+        if env.branch not in self._heads:
+            self._heads[env.branch] = self.ws.fetch(env.branch)
+        return env, self._heads[env.branch]
 
     def load_config(self) -> Config:
         """The configuration, with the repository's own file read (from the default branch) if needed."""
         if not self._explicit and not self._repo_config_read:
-            self._load_repo_config(self.ws.fetch_default(), "the default branch")
+            self._read_repo_config(None)
         return self.config
 
-    def _load_repo_config(self, commit: str, branch: str) -> None:
-        """The repository's own config, read from the branch the defaults (or HEAD) point at."""
+    def _read_repo_config(self, branch: str | None) -> None:
+        """Fetch the default branch (and `branch`, in the same request) and read its config file.
+
+        A remote whose HEAD names no branch has no trusted place for the file: it is not read, the
+        built-in defaults apply, and a warning says how to choose (`--config`).
+        """
         self._repo_config_read = True
+        default, tip = self.ws.fetch_default_and(branch)
+        if branch and tip:
+            self._heads[branch] = tip
+        if default is None:
+            log.warning("the GitOps repository's HEAD names no branch, so it has no default branch to "
+                        "read %s from; using the built-in defaults (give --config to use a file)", CONFIG_FILE)
+            return
+        self._load_repo_config(default)
+
+    def _load_repo_config(self, commit: str) -> None:
+        """The repository's own config, read from its default branch at `commit`."""
+        where = f"{CONFIG_FILE} (on the default branch)"
         data = self.ws.read_file(commit, CONFIG_FILE)
         if data is None:
             return
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ConfigError(f"{CONFIG_FILE} (on {branch}): not UTF-8 text") from None
-        repo_cfg = Config.from_text(text, f"{CONFIG_FILE} (on {branch})")
-        log.info("using %s from the GitOps repository", CONFIG_FILE)
-        self.config = repo_cfg.with_overrides(repository=self.options.repo, url=None)
+            raise ConfigError(f"{where}: not UTF-8 text") from None
+        _refuse_gitops_section(text, where)
+        repo_cfg = Config.from_text(text, where)
+        log.info("using %s from the GitOps repository's default branch", CONFIG_FILE)
+        # where the token goes stays the caller's choice: --repo, else --config/defaults
+        self.config = replace(repo_cfg, repository=self.config.repository, url=None)
 
     def other_environment(self, name: str) -> tuple[Environment, str]:
         """Another environment of the same configuration and its branch tip (fetched once a run)."""

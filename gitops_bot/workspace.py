@@ -16,13 +16,16 @@ from pathlib import Path, PurePosixPath
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.git import Git, GitResult
+from gitops_bot.gitlocks import clear_stale_locks
 from gitops_bot.signing import NO_SIGNING, Signing
+from gitops_bot.timebudget import TimeBudget
 
 log = logging.getLogger("gitops_bot.workspace")
 
 # Push failures that mean "someone else pushed first": fetch, re-plan and try again.
 _RACE = re.compile(r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
-                   r"incorrect old value|reference already exists|unable to update local ref")
+                   r"incorrect old value|reference already exists|unable to update local ref|"
+                   r"shallow update not allowed")  # the base was force-pushed away under our shallow clone
 # ... unless a hook or branch protection said no: that is a refusal, never retried.
 _REFUSED = re.compile(r"hook declined|protected branch|rule violation|declined", re.IGNORECASE)
 _PROGRESS = re.compile(r"(Enumerating|Counting|Compressing|Writing|Total|Resolving)\b")
@@ -59,11 +62,12 @@ def remote_url(repository: str, server_url: str | None = None) -> str:
 class Workspace:
     """A working copy of one branch of the GitOps repository, with helpers to read, commit and push."""
 
-    def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool):
+    def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool,
+                 budget: TimeBudget | None = None):
         self.root = root
         self.url = url
         self.owned = owned
-        self.git = Git(root, credentials, url, progress)
+        self.git = Git(root, credentials, url, progress, budget)
         self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
         # how commits are signed (commit.sign: ssh|gpg); the session installs it (signing.py)
         self.signer: Callable[[], contextlib.AbstractContextManager[Signing]] | None = None
@@ -71,7 +75,8 @@ class Workspace:
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
     def open(
-        cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool
+        cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool,
+        budget: TimeBudget | None = None,
     ) -> Workspace:
         """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet.
 
@@ -79,13 +84,14 @@ class Workspace:
         that exists, is not empty and holds no clone is refused rather than cleaned.
         """
         if workdir is not None and (workdir / ".git").is_dir():
-            ws = cls(workdir, url, credentials, progress, owned=False)
+            ws = cls(workdir, url, credentials, progress, owned=False, budget=budget)
             marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
             if marker != "true":  # someone's own checkout: never reset or clean it
                 raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
                                  f"give an empty or a new directory")
             log.info("reusing the clone in %s", workdir)
-            ws.git.run("remote", "set-url", "origin", url)
+            clear_stale_locks(workdir / ".git")
+            ws.git.run("remote", "set-url", "--", "origin", url)
             return ws
         if workdir is not None:
             if workdir.exists() and any(workdir.iterdir()):
@@ -95,10 +101,10 @@ class Workspace:
             root, owned = workdir, False
         else:
             root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
-        ws = cls(root, url, credentials, progress, owned)
+        ws = cls(root, url, credentials, progress, owned, budget)
         try:
-            ws.git.run("init", "--quiet", str(root))
-            ws.git.run("remote", "add", "origin", url)
+            ws.git.run("init", "--quiet", "--", str(root))
+            ws.git.run("remote", "add", "--", "origin", url)
             for key, value in (("remote.origin.promisor", "true"),
                                ("remote.origin.partialclonefilter", "blob:none"),
                                ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true"),
@@ -124,15 +130,15 @@ class Workspace:
         self.close()
 
     # -- fetching --------------------------------------------------------------------------------
-    def _fetch(self, refspec: str, depth: int | None) -> GitResult:
-        """Fetch `refspec` shallow and blob-less. A server without filter support sends the blobs
-        (git warns and goes on); one without shallow support (dumb HTTP) is fetched in full."""
+    def _fetch(self, refspec: str, depth: int | None, *more: str) -> GitResult:
+        """Fetch `refspec` (and `more`) shallow and blob-less. A server without filter support sends
+        the blobs (git warns and goes on); one without shallow support (dumb HTTP) is fetched in full."""
         args = ["fetch", "--progress" if self.git.progress else "--quiet", "--no-tags", "--filter=blob:none"]
-        result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "origin", refspec,
+        result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "--", "origin", refspec, *more,
                               network=True, check=False)
         if result.returncode != 0 and depth and "does not support shallow" in result.stderr:
             log.info("the server does not support shallow fetches; fetching the whole history")
-            result = self.git.run(*args, "origin", refspec, network=True, check=False)
+            result = self.git.run(*args, "--", "origin", refspec, *more, network=True, check=False)
         return result
 
     def fetch(self, branch: str, depth: int | None = 1) -> str:
@@ -152,16 +158,38 @@ class Workspace:
             raise GitError(self.git.failure(result))
         return self.git.out("rev-parse", "refs/remotes/origin/HEAD")
 
+    def fetch_default_and(self, branch: str | None) -> tuple[str | None, str | None]:
+        """One fetch of the remote's default branch (HEAD) and of `branch`: their commits, None for
+        one the remote does not have (a HEAD that names no branch, a missing branch)."""
+        specs = {"refs/remotes/origin/HEAD": "+HEAD:refs/remotes/origin/HEAD"}
+        if branch:
+            specs[f"refs/remotes/origin/{branch}"] = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
+        first, *rest = specs.values()
+        result = self._fetch(first, 1, *rest)
+        if result.returncode != 0 and "couldn't find remote ref" not in result.stderr:
+            raise GitError(self.git.failure(result))
+        found: list[str | None] = []
+        for ref, spec in specs.items():
+            if result.returncode != 0:  # one of them is missing: fetch each on its own
+                alone = self._fetch(spec, 1)
+                if alone.returncode != 0:
+                    if "couldn't find remote ref" not in alone.stderr:
+                        raise GitError(self.git.failure(alone))
+                    found.append(None)
+                    continue
+            found.append(self.git.out("rev-parse", ref))
+        return found[0], found[1] if branch else None
+
     def remote_head(self, branch: str) -> str | None:
         """The branch's commit on the remote, without fetching objects (None if it does not exist)."""
-        out = self.git.out("ls-remote", "origin", f"refs/heads/{branch}", network=True)
+        out = self.git.out("ls-remote", "--", "origin", f"refs/heads/{branch}", network=True)
         return out.split()[0] if out else None
 
     def checkout(self, commit: str, branch: str, paths: Iterable[str]) -> None:
         """Make the work tree hold `commit` on local `branch`, with only `paths` (cone mode) present."""
         cone = tuple(sorted(set(paths)))
         if cone != self._cone:
-            self.git.run("sparse-checkout", "set", "--cone", *cone)
+            self.git.run("sparse-checkout", "set", "--cone", "--", *cone)
             self._cone = cone
         self.git.run("checkout", "--quiet", "--force", "-B", branch, commit)
         self.git.run("clean", "-fdq")
@@ -171,7 +199,7 @@ class Workspace:
 
     def deepen(self, branch: str, commits: int) -> None:
         self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", f"--deepen={commits}",
-                     "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}", network=True)
+                     "--", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}", network=True)
 
     def is_shallow(self) -> bool:
         return self.git.out("rev-parse", "--is-shallow-repository") == "true"
@@ -231,7 +259,7 @@ class Workspace:
         if missing:
             self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
                          "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
-                         "origin", *missing, network=True)
+                         "--", "origin", *missing, network=True)
         return self._cat(shas)
 
     def _missing_in(self, tree: str) -> set[str]:
@@ -271,7 +299,7 @@ class Workspace:
 
     def push(self, branch: str, *, lease: str | None = None, source: str = "HEAD") -> PushOutcome:
         """Push HEAD (or `source`) to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
-        args = ["push", "--porcelain", "origin", f"{source}:refs/heads/{branch}"]
+        args = ["push", "--porcelain", "--", "origin", f"{source}:refs/heads/{branch}"]
         if lease is not None:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
         if self.git.progress:

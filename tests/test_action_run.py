@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -223,10 +224,16 @@ def python_stand_in(tmp_path: Path) -> Path:
                     "which needs the `wheel` package there: pip install -e '.[test]'")
     path = tmp_path / "toolcache" / "python3"
     path.parent.mkdir()
+    # the new venv sees the test environment's packages (a .pth of its site-packages), so that the
+    # install step's `pip install -r requirements/action.lock` finds every locked pin installed
+    test_site = sysconfig.get_paths()["purelib"]
     path.write_text(
-        "#!/bin/sh\n"
+        "#!/bin/bash\n"
         'if [ "$1" = -m ] && [ "$2" = venv ]; then\n'
-        f'  shift 2; exec "{sys.executable}" -m venv --system-site-packages "$@"\n'
+        f'  shift 2; "{sys.executable}" -m venv "$@" || exit\n'
+        '  site=$("${@: -1}/bin/python" -c \'import sysconfig; print(sysconfig.get_paths()["purelib"])\')\n'
+        f'  printf "%s\\n" "{test_site}" > "$site/test-environment.pth"\n'
+        "  exit 0\n"
         "fi\n"
         f'exec "{sys.executable}" "$@"\n', encoding="utf-8")
     path.chmod(0o755)
@@ -319,13 +326,34 @@ def test_bump_by_ref_with_the_default_tag_in_a_dry_run(action: CompositeAction, 
     assert remote.refs() == refs  # nothing pushed anywhere
 
 
-def test_a_second_use_in_the_same_job_reuses_the_venv(action: CompositeAction, remote: Remote) -> None:
+def test_a_venv_left_in_runner_temp_is_not_trusted(action: CompositeAction, remote: Remote) -> None:
+    """Another step of the job may have put a venv (with its own gitops-bot) where ours goes: it is
+    replaced by a fresh one, whose gitops-bot is this action's."""
+    planted = action.temp / "gitops-bot-venv" / "bin" / "gitops-bot"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("#!/bin/sh\necho planted; exit 0\n", encoding="utf-8")
+    planted.chmod(0o755)
+    (planted.parent.parent / ".gitops-bot-action").write_text("stamp", encoding="utf-8")
     inputs = {"command": "validate", "environment": "staging", "gitops-repository": remote.url,
               "token": TOKEN}
-    action.run(inputs, only={"Install gitops-bot"})
-    second = action.run(inputs, only={"Install gitops-bot"})
-    assert second.ok, second.log()
-    assert "already installed" in second.steps[2].stdout
+    run = action.run(inputs)
+    assert run.ok, run.log()
+    assert "planted" not in run.log()
+    assert not (planted.parent.parent / ".gitops-bot-action").exists()
+    assert "gitops-bot, version" in run.steps[2].stdout
+
+
+def test_the_install_step_uses_the_hashed_lock_only() -> None:
+    """The dependencies are the lock's pins (--require-hashes --no-deps, wheels only); the project
+    itself is copied from the action, so pip builds nothing and resolves nothing."""
+    metadata = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    [install] = [s for s in metadata["runs"]["steps"] if s.get("name") == "Install gitops-bot"]
+    pip_lines = [ln for ln in install["run"].replace("\\\n", " ").splitlines() if "pip install" in ln]
+    assert len(pip_lines) == 1
+    words = pip_lines[0].split()
+    for flag in ("--require-hashes", "--no-deps", "--only-binary=:all:"):
+        assert flag in words
+    assert words[words.index("-r") + 1] == '"$GITHUB_ACTION_PATH/requirements/action.lock"'
 
 
 # --- the run step's argv, with a stand-in CLI --------------------------------------------------

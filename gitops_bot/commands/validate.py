@@ -6,6 +6,7 @@ from gitops_bot.cli import global_options, options, run_credentials
 from gitops_bot.errors import ManifestError
 from gitops_bot.render import emit_json
 from gitops_bot.session import EnvRequest, Session
+from gitops_bot.untrusted import line
 from gitops_bot.validate import check_files
 
 
@@ -21,7 +22,7 @@ def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
     problems_total = 0
     with Session(opts, run_credentials(ctx)) as session:
         if envs:
-            session.environment(EnvRequest(envs[0]))  # reads the repository's config from that branch
+            session.environment(EnvRequest(envs[0]))  # reads the repository's config (default branch)
         for name in envs or tuple(session.load_config().environments):
             env, commit = session.other_environment(name)
             problems, docs = check_files(session.ws.read_files(commit, env.path))
@@ -29,7 +30,7 @@ def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
             report[name] = {"documents": docs, "problems": [p.to_json() for p in problems]}
             if opts.output != "json":
                 for p in problems:
-                    click.echo(str(p), err=True)
+                    click.echo(line(str(p)), err=True)  # file names come from the repository
                 click.echo(f"{name}: {docs} documents, {len(problems)} problem(s)")
     if opts.output == "json":
         emit_json({"valid": problems_total == 0, "environments": report})

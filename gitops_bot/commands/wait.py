@@ -75,7 +75,7 @@ def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: 
 @click.option("--commit", "commit", metavar="SHA", help="Commit to wait for (default: the branch's head).")
 @click.option("--timeout", "timeout", type=click.FloatRange(0, 6 * 3600), metavar="S",
               help="Seconds to wait (default: wait.timeout of the config, 600).")
-@global_options
+@global_options(skip=("timeout",))  # its own --timeout is how long to wait
 @click.pass_context
 def wait_command_cli(ctx: click.Context, /, env: str, commit: str | None, timeout: float | None) -> None:
     """Wait until Flux has applied a commit of an environment's branch.
