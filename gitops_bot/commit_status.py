@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from github import Auth, Github, GithubException
-
 from gitops_bot.errors import UsageError
-from gitops_bot.github_api import api_url, call, retry_policy
+
+# PyGithub (~0.1 s to import) is imported by StatusReader, the only part that talks to GitHub.
 
 MAX_PAGES = 10  # 1000 statuses or check runs per commit: far more than any GitOps commit carries
 _GOOD_CONCLUSIONS = ("success", "neutral", "skipped")
@@ -51,6 +50,10 @@ class StatusReader:
                              "(GITOPS_BOT_TOKEN, GITHUB_TOKEN or a GitHub App)")
         if slug.count("/") != 1 or "://" in slug:
             raise UsageError(f"waiting for Flux needs the GitHub repository as OWNER/NAME (--repo), not {slug!r}")
+        from github import Auth, Github
+
+        from gitops_bot.github_api import api_url, retry_policy
+
         self.slug = slug
         client = Github(auth=Auth.Token(token), base_url=api_url(), retry=retry_policy(), timeout=30,
                         seconds_between_requests=None, seconds_between_writes=None)
@@ -58,6 +61,10 @@ class StatusReader:
         self._contains: dict[tuple[str, str], bool] = {}
 
     def _get(self, path: str, what: str, *, unknown_ok: bool = False, **params: Any) -> Any:
+        from github import GithubException
+
+        from gitops_bot.github_api import call
+
         def fetch() -> Any:
             try:
                 return self._requester.requestJsonAndCheck("GET", f"/repos/{self.slug}{path}",

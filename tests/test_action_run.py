@@ -284,7 +284,7 @@ def test_bump_runs_every_step_and_pushes_one_commit(action: CompositeAction, rem
     assert remote.count("staging") == 2
     assert run.outputs == {
         "environment": "staging", "changed": "true", "commit-sha": head, "pull-request-number": "",
-        "pull-request-url": "", "pull-request-operation": "", "health-status": "",
+        "pull-request-url": "", "pull-request-operation": "", "health-status": "", "wait-state": "",
     }
     assert remote.head("main") == main_before
 
