@@ -18,6 +18,7 @@ from gitops_bot import __version__
 from gitops_bot.actions import ActionsWriter
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitopsBotError, exit_code_for
+from gitops_bot.nonempty import refuse_empty
 from gitops_bot.session import Options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +33,10 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def global_options(func: F) -> F:
+    # Options of every command are declared with plain click.option/click.argument. An empty value
+    # (`--remote-url ""`) is refused with exit 2 for all of them, including options added later:
+    # `_register` runs gitops_bot.nonempty.refuse_empty over the whole command tree
+    # (docs/cli-input.md). Nothing to do per option.
     opts = [
         click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
                      help="Configuration file (default: .gitops-bot.yaml of the GitOps repository, "
@@ -90,6 +95,7 @@ def _register() -> None:
 
     for command in COMMANDS:
         cli.add_command(command)
+    refuse_empty(cli)
 
 
 def _setup_logging(verbose: bool, redact: Callable[[str], str], actions: ActionsWriter) -> None:
@@ -112,6 +118,8 @@ def _setup_logging(verbose: bool, redact: Callable[[str], str], actions: Actions
         root.addHandler(annotations)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     root.propagate = False
+    # progress of long work (push retries, watch rounds) is shown without -v, as plain lines
+    logging.getLogger("gitops_bot.progress").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -141,12 +149,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("gitops-bot: aborted", err=True)
         sys.exit(1)
-    except click.ClickException as err:
-        if as_json:
-            fail(f"error: {err.format_message()}", 2)
-        err.show()
-        actions.error(err.format_message())
-        sys.exit(2)
+    except click.ClickException as err:  # usage errors: one line naming the option, then how to get help
+        command = err.ctx.command_path if isinstance(err, click.UsageError) and err.ctx else "gitops-bot"
+        fail(f"error: {' '.join(err.format_message().split())} (see '{command} --help')", 2)
     except GitopsBotError as err:
         fail(f"error: {credentials.redact(str(err))}", exit_code_for(err), result_printed=err.reported)
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -64,7 +65,7 @@ class GitHubRepo:
     def connect(cls, slug: str, token: str | None) -> GitHubRepo:
         if not token:
             raise UsageError("pull-request delivery needs a token in GITOPS_BOT_TOKEN or GITHUB_TOKEN")
-        if slug.count("/") != 1 or "://" in slug:
+        if not is_slug(slug):
             raise UsageError(f"pull-request delivery needs the GitHub repository as OWNER/NAME (--repo), "
                              f"not {slug!r}")
         client = Github(auth=Auth.Token(token), base_url=api_url(), retry=_retry(), timeout=30,
@@ -80,6 +81,14 @@ class GitHubRepo:
     def open_pull(self, head_branch: str, base: str) -> PullRequest | None:
         pulls = self.pulls(head_branch, base, "open")
         return pulls[0] if pulls else None
+
+
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
+
+
+def is_slug(repository: str) -> bool:
+    """`OWNER/NAME` as GitHub spells it; `../kai-gitops`, `./a/b` and URLs are not."""
+    return bool(_SLUG.fullmatch(repository)) and repository.split("/")[1] not in (".", "..")
 
 
 def call(fn: Callable[[], T], what: str, slug: str) -> T:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from github import GithubException
 from github.PullRequest import PullRequest
 
 from gitops_bot.config import Environment, PullRequestOptions
 from gitops_bot.deliver import Applier, apply_on, backoff, result_for
-from gitops_bot.errors import GitError
+from gitops_bot.errors import GitError, UsageError
 from gitops_bot.github_api import GitHubRepo, already_exists, call
 from gitops_bot.images import short_name
 from gitops_bot.message import run_context, subject_for
@@ -36,6 +37,10 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
         log.warning("dry run without a token: planned on %s, not on an open pull request", env.branch)
         applied = apply_on(session, env, base, apply)
         return result_for(session, command, env, base, applied, False, None, head_branch)
+    if Path(session.config.repository).expanduser().exists():  # cloned from a path, not from GitHub
+        raise UsageError(f"pull-request delivery needs the GitHub repository as OWNER/NAME (--repo); "
+                         f"{session.config.repository!r} is a local path (give the path as "
+                         f"--remote-url and the slug as --repo)")
     gh = GitHubRepo.connect(session.config.repository, session.credentials.token)
     ws = session.ws
     for attempt in range(session.options.retries + 1):
