@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from github.Repository import Repository
 from urllib3.util.retry import Retry
 
 from gitops_bot.errors import GitHubError, UsageError
+from gitops_bot.slug import is_slug
 
 log = logging.getLogger("gitops_bot.github")
 T = TypeVar("T")
@@ -81,14 +81,6 @@ class GitHubRepo:
     def open_pull(self, head_branch: str, base: str) -> PullRequest | None:
         pulls = self.pulls(head_branch, base, "open")
         return pulls[0] if pulls else None
-
-
-_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
-
-
-def is_slug(repository: str) -> bool:
-    """`OWNER/NAME` as GitHub spells it; `../kai-gitops`, `./a/b` and URLs are not."""
-    return bool(_SLUG.fullmatch(repository)) and repository.split("/")[1] not in (".", "..")
 
 
 def call(fn: Callable[[], T], what: str, slug: str) -> T:

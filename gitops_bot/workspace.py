@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.git import Git, GitResult
+from gitops_bot.slug import is_slug
 
 log = logging.getLogger("gitops_bot.workspace")
 
@@ -48,7 +49,7 @@ def remote_url(repository: str, server_url: str | None = None) -> str:
     local = Path(repository).expanduser()
     if local.exists():
         return local.resolve().as_uri()
-    if re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+    if is_slug(repository):
         server = (server_url or os.environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         return f"{server}/{repository.removesuffix('.git')}.git"
     raise UsageError(f"repository {repository!r} is neither OWNER/NAME, a git URL nor an existing path")
