@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     _register()
     credentials = Credentials.from_env()
     actions = ActionsWriter(redact=credentials.redact)
-    actions.mask(credentials.token)
+    actions.mask(credentials.maskable)
     args = argv if argv is not None else sys.argv[1:]
     verbose = any(a in ("-v", "--verbose") for a in args)
     as_json = "--output=json" in args or ("--output", "json") in itertools.pairwise(args)

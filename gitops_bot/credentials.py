@@ -15,8 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from gitops_bot.errors import UsageError
+
 TOKEN_VARS = ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN")
 REDACTED = "***"
+# GitHub's tokens (classic, fine-grained, App installation, GITHUB_TOKEN) are 40 characters or more.
+# A shorter value is a mistake (`x`, a truncated secret): it is refused before use, and never used to
+# redact, since replacing every `t` of every message with *** would hide the message, not a secret.
+MIN_TOKEN_LENGTH = 16
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@/\s]+@", re.IGNORECASE)
 
 
@@ -34,11 +40,23 @@ class Credentials:
                 return cls(value, name)
         return cls(None)
 
+    @property
+    def maskable(self) -> str | None:
+        """The token to register with `::add-mask::`: only one long enough to be a secret."""
+        return self.token if self.token and len(self.token) >= MIN_TOKEN_LENGTH else None
+
+    def check(self) -> None:
+        """Refuse (exit 2) a token too short to be one, before it is sent anywhere."""
+        if self.token and len(self.token) < MIN_TOKEN_LENGTH:
+            raise UsageError(f"the token in {self.source or 'the environment'} is {len(self.token)} "
+                             f"character(s) long, too short to be a GitHub token (they have 40 or more); "
+                             f"set it to the real token")
+
     def _secrets(self) -> list[str]:
         if not self.token:
             return []
         basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
-        return [self.token, basic]
+        return [self.token, basic] if len(self.token) >= MIN_TOKEN_LENGTH else [basic]
 
     def redact(self, text: str) -> str:
         """`text` without the token (raw or as the Basic header carries it) or URL passwords."""

@@ -75,6 +75,7 @@ class Workspace:
         A reused clone is only fetched into and hard-reset later, never cloned afresh. A `workdir`
         that exists, is not empty and holds no clone is refused rather than cleaned.
         """
+        credentials.check()
         if workdir is not None and (workdir / ".git").is_dir():
             ws = cls(workdir, url, credentials, progress, owned=False)
             marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
