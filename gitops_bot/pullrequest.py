@@ -23,6 +23,7 @@ from gitops_bot.states import diff_refs
 from gitops_bot.workspace import PushOutcome
 
 log = logging.getLogger("gitops_bot.pr")
+progress = logging.getLogger("gitops_bot.progress.pr")
 
 
 def pr_branch(env: Environment) -> str:
@@ -59,7 +60,10 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
             info = _open_or_update(session, gh, env, base, applied.head, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
         if attempt < session.options.retries:
-            time.sleep(backoff(attempt))
+            delay = backoff(attempt)
+            progress.info("someone pushed to %s first; re-planning in %.2fs (attempt %d of %d)",
+                          head_branch, delay, attempt + 2, session.options.retries + 1)
+            time.sleep(delay)
             base = ws.fetch(env.branch)
     raise GitError(f"push to {head_branch!r} kept losing races; nothing was written (raise --retries)")
 
