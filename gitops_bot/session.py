@@ -65,6 +65,7 @@ class Session:
         )
         progress = options.verbose or sys.stderr.isatty()
         self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress)
+        self.ws.default_candidates = tuple(dict.fromkeys(e.branch for e in self.config.environments.values()))
         self._repo_config_read = False
         self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
 

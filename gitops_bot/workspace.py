@@ -64,6 +64,7 @@ class Workspace:
         self.owned = owned
         self.git = Git(root, credentials, url, progress)
         self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
+        self.default_candidates: tuple[str, ...] = ()  # stand-ins for a HEAD that names no branch
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -144,11 +145,30 @@ class Workspace:
         return self.git.out("rev-parse", ref)
 
     def fetch_default(self) -> str:
-        """Fetch the tip of the remote's default branch (HEAD); return its commit."""
+        """Fetch the tip of the remote's default branch (HEAD); return its commit.
+
+        A remote whose HEAD names a branch that does not exist (`git init --bare` leaves HEAD at
+        `master`) has no default branch: the first of `default_candidates` (the branches the
+        configuration names) that exists stands in for it (docs/output.md).
+        """
         result = self._fetch("+HEAD:refs/remotes/origin/HEAD", 1)
-        if result.returncode != 0:
+        if result.returncode == 0:
+            return self.git.out("rev-parse", "refs/remotes/origin/HEAD")
+        if "couldn't find remote ref" not in result.stderr:
             raise GitError(self.git.failure(result))
-        return self.git.out("rev-parse", "refs/remotes/origin/HEAD")
+        listing = self.git.out("ls-remote", "--heads", "origin", network=True)
+        heads = {line.split("\t", 1)[1].removeprefix("refs/heads/") for line in listing.splitlines() if "\t" in line}
+        ordered = sorted(self.default_candidates, key=lambda b: b not in ("main", "master"))
+        for branch in ordered:
+            if branch in heads:
+                log.info("the remote's HEAD names no existing branch; using %r as its default branch", branch)
+                commit = self.fetch(branch)
+                self.git.run("update-ref", "refs/remotes/origin/HEAD", commit)
+                return commit
+        names = ", ".join(ordered) or "none"
+        raise GitError(f"{self.git.credentials.redact(self.url)}: HEAD names no existing branch and none "
+                       f"of the configured branches ({names}) exists; push one, or set the remote's HEAD "
+                       f"(git symbolic-ref HEAD refs/heads/BRANCH)")
 
     def remote_head(self, branch: str) -> str | None:
         """The branch's commit on the remote, without fetching objects (None if it does not exist)."""
