@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from github import GithubException
@@ -11,7 +12,7 @@ from github.PullRequest import PullRequest
 
 from gitops_bot.config import Environment, PullRequestOptions
 from gitops_bot.deliver import Applier, apply_on, backoff, result_for
-from gitops_bot.errors import GitError, UsageError
+from gitops_bot.errors import GitError, GitHubError, UsageError
 from gitops_bot.github_api import GitHubRepo, already_exists, call
 from gitops_bot.images import short_name
 from gitops_bot.message import run_context, subject_for
@@ -83,8 +84,9 @@ def _builds_on(gh: GitHubRepo, env: Environment, pull: PullRequest | None, head:
     return not any(p.head.sha == head for p in finished)
 
 
-def _info(pull: PullRequest, operation: str, head_sha: str | None = None) -> PullRequestInfo:
-    return PullRequestInfo(pull.number, pull.html_url, operation, head_sha or pull.head.sha)
+def _info(pull: PullRequest, operation: str, head_sha: str | None = None,
+          warnings: tuple[str, ...] = ()) -> PullRequestInfo:
+    return PullRequestInfo(pull.number, pull.html_url, operation, head_sha or pull.head.sha, warnings)
 
 
 def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: str, head: str,
@@ -115,22 +117,46 @@ def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: st
     if operation == "updated":
         current = pull
         call(lambda: current.edit(title=title, body=body), f"update pull request #{pull.number}", slug)
-    _decorate(gh, pull, options, operation)
-    return _info(pull, operation, head)
+    warnings = _decorate(gh, pull, options, operation)
+    return _info(pull, operation, head, warnings)
 
 
-def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions, operation: str) -> None:
+# What each decoration needs beyond opening the PR, for the warning when it fails.
+_NEEDS = {
+    "labels": "the token needs Issues: write or Pull requests: write, and the labels' names to be valid",
+    "reviewers": "the token needs Pull requests: write, and the reviewers must be collaborators "
+                 "(teams: of the repository's organization)",
+    "auto-merge": "the token needs Contents: write and Pull requests: write, and the repository must "
+                  "allow auto-merge (Settings > General) with a branch protection rule on the base",
+}
+
+
+def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions,
+              operation: str) -> tuple[str, ...]:
+    """Labels, reviewers, auto-merge. The PR exists already, so a failure here is a warning (the
+    PR is still reported, exit 0), never an error that would hide it (docs/pull-requests.md)."""
     slug = gh.slug
+    steps: list[tuple[str, str, Callable[[], object]]] = []
     if options.labels:
-        call(lambda: pull.add_to_labels(*options.labels), f"label pull request #{pull.number}", slug)
+        steps.append(("labels", f"label pull request #{pull.number}",
+                      lambda: pull.add_to_labels(*options.labels)))
     if operation == "created" and (options.reviewers or options.team_reviewers):
-        call(lambda: pull.create_review_request(reviewers=list(options.reviewers),
-                                                team_reviewers=list(options.team_reviewers)),
-             f"request reviews on pull request #{pull.number}", slug)
+        steps.append(("reviewers", f"request reviews on pull request #{pull.number}",
+                      lambda: pull.create_review_request(reviewers=list(options.reviewers),
+                                                         team_reviewers=list(options.team_reviewers))))
     if options.auto_merge:
         method = options.auto_merge.upper()
-        call(lambda: pull.enable_automerge(merge_method=method),
-             f"enable auto-merge on pull request #{pull.number}", slug)
+        steps.append(("auto-merge", f"enable auto-merge on pull request #{pull.number}",
+                      lambda: pull.enable_automerge(merge_method=method)))
+    warnings = []
+    for kind, what, step in steps:
+        try:
+            call(step, what, slug)
+        except GitHubError as err:
+            text = f"pull request #{pull.number} {operation} ({pull.html_url}), but: {err}; {_NEEDS[kind]}"
+            log.warning("%s", text)
+            warnings.append(text)
+    return tuple(warnings)
 
 
 def pr_body(env: Environment, changes: list[Change], subjects: list[str]) -> str:

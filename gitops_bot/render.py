@@ -91,6 +91,7 @@ def _summary(result: WriteResult) -> str:
         if result.dry_run:
             said = f"would be {said}" if pr.operation != "none" else said
         lines.append(f"Pull request [#{pr.number}]({pr.url}) {said}.")
+        lines += ["", *(f"- warning: {w}" for w in pr.warnings)] if pr.warnings else []
     elif result.commit:
         lines.append(f"Commit `{result.commit}` on `{result.branch}`.")
     return "\n".join(lines) + "\n"
