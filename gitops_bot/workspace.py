@@ -149,7 +149,7 @@ class Workspace:
 
         A remote whose HEAD names a branch that does not exist (`git init --bare` leaves HEAD at
         `master`) has no default branch: the first of `default_candidates` (the branches the
-        configuration names) that exists stands in for it (docs/output.md).
+        configuration names) that exists stands in for it (docs/cli-input.md).
         """
         result = self._fetch("+HEAD:refs/remotes/origin/HEAD", 1)
         if result.returncode == 0:
