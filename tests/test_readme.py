@@ -102,7 +102,12 @@ class Reader:
     def run(self, args: list[str]) -> tuple[int, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITHUB_", "GITOPS_BOT_"))}
         env.update({"HOME": str(self.home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
-                    "GITOPS_BOT_TOKEN": TOKEN})
+                    "GITOPS_BOT_TOKEN": TOKEN, "DOCKER_CONFIG": str(self.home / ".docker")})
+        # Nothing but loopback: an HTTP client that is not the mocked GitHub API (a registry named in
+        # a README command) meets a closed port on 127.0.0.1 instead of the internet.
+        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+            env[proxy] = "http://127.0.0.1:9"
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost,::1"
         out = io.StringIO()
         with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(out), contextlib.chdir(ROOT):  # relative paths as in the README
