@@ -6,10 +6,11 @@ random delimiter and every text is redacted before it is written.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -48,6 +49,18 @@ class ActionsWriter:
     def warning(self, message: str) -> None:
         if self.active:
             print(f"::warning::{_escape_data(self.redact(message))}", file=self._out(), flush=True)
+
+    @contextlib.contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """Fold what is printed inside (progress lines) in the Actions log; nothing outside Actions."""
+        if not self.active:
+            yield
+            return
+        print(f"::group::{_escape_data(self.redact(title))}", file=self._out(), flush=True)
+        try:
+            yield
+        finally:
+            print("::endgroup::", file=self._out(), flush=True)
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
         path = self.environ.get("GITHUB_OUTPUT")

@@ -15,6 +15,7 @@ from gitops_bot.plan import Rules, environment_refs, make_plan, needles
 from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
+from gitops_bot.template import render_message
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,7 @@ def wanted_images(images: Sequence[str], tag: str | None, aliases: dict[str, str
 
 def render_template(template: str, env: str, subject: str) -> str:
     """`--message`: {env} and {subject} (the default subject) are replaced; one line."""
-    try:
-        text = template.format(env=env, environment=env, subject=subject)
-    except (KeyError, IndexError, ValueError) as err:
-        raise UsageError(
-            f"--message template {template!r}: only {{env}} and {{subject}} are known ({err})"
-        ) from None
-    if not text.strip() or "\n" in text:
-        raise UsageError("--message must be one non-empty line")
-    return text
+    return render_message(template, {"env": env, "subject": subject})
 
 
 def check_input(request: BumpRequest) -> None:

@@ -18,6 +18,7 @@ from gitops_bot import __version__
 from gitops_bot.actions import ActionsWriter
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitopsBotError, exit_code_for
+from gitops_bot.nonempty import refuse_empty
 from gitops_bot.session import Options
 from gitops_bot.untrusted import line
 
@@ -51,6 +52,10 @@ def global_options(func: F | None = None, /, *, skip: tuple[str, ...] = ()) -> F
 
 
 def _add_global_options(func: F, skip: tuple[str, ...]) -> F:
+    # Options of every command are declared with plain click.option/click.argument. An empty value
+    # (`--remote-url ""`) is refused with exit 2 for all of them, including options added later:
+    # `_register` runs gitops_bot.nonempty.refuse_empty over the whole command tree
+    # (docs/cli-input.md). Nothing to do per option.
     opts = [
         click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
                      help="Configuration file (default: .gitops-bot.yaml of the GitOps repository, "
@@ -122,6 +127,7 @@ def _register() -> None:
 
     for command in COMMANDS:
         cli.add_command(command)
+    refuse_empty(cli)
 
 
 def _setup_logging(verbose: bool, redact: Callable[[str], str], actions: ActionsWriter) -> None:
@@ -144,6 +150,8 @@ def _setup_logging(verbose: bool, redact: Callable[[str], str], actions: Actions
         root.addHandler(annotations)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     root.propagate = False
+    # progress of long work (push retries, watch rounds) is shown without -v, as plain lines
+    logging.getLogger("gitops_bot.progress").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -155,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     _register()
     credentials = Credentials.from_env()
     actions = ActionsWriter(redact=credentials.redact)
-    actions.mask(credentials.token)
+    actions.mask(credentials.maskable)
     if credentials.app is not None:
         credentials.app.announce = actions.mask  # a minted App token is masked the moment it exists
     args = argv if argv is not None else sys.argv[1:]
@@ -176,13 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("gitops-bot: aborted", err=True)
         sys.exit(1)
-    except click.ClickException as err:
-        if as_json:
-            fail(f"error: {err.format_message()}", 2)
-        err.message = line(err.message)  # type: ignore[misc]  # it may quote an argument: one line, no workflow command
-        err.show()
-        actions.error(err.format_message())
-        sys.exit(2)
+    except click.ClickException as err:  # usage errors: one line naming the option, then how to get help
+        command = err.ctx.command_path if isinstance(err, click.UsageError) and err.ctx else "gitops-bot"
+        fail(f"error: {' '.join(err.format_message().split())} (see '{command} --help')", 2)
     except GitopsBotError as err:
         fail(f"error: {credentials.redact(str(err))}", exit_code_for(err), result_printed=err.reported)
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ CONFIG_FILE = ".gitops-bot.yaml"
 DEFAULT_AUTHOR = "gitops-bot <gitops-bot@users.noreply.github.com>"
 DELIVERIES = ("push", "pull-request")
 POLICIES = ("any", "semver")
+MAX_CONFIG_CHARS = 1_000_000  # a configuration is a few hundred lines
 
 DEFAULTS_YAML = """\
 gitops:
@@ -111,16 +112,26 @@ class Config:
             text = path.read_text(encoding="utf-8")
         except OSError as err:
             raise ConfigError(f"cannot read config {path}: {err.strerror}") from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8") from None
         return cls.from_text(text, str(path))
 
     @classmethod
     def from_text(cls, text: str, source: str) -> Config:
+        if len(text) > MAX_CONFIG_CHARS:
+            raise ConfigError(f"{source}: {len(text)} characters; a configuration is at most "
+                              f"{MAX_CONFIG_CHARS} (is this the right file?)")
         try:
             data = YAML(typ="safe", pure=True).load(io.StringIO(text))
+        except RecursionError:  # thousands of nested [ or {: no configuration looks like that
+            raise ConfigError(f"{source}: nested too deeply to be a configuration") from None
         except YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f"{source}:{mark.line + 1}" if mark else source
-            raise ConfigError(f"{where}: invalid YAML: {getattr(err, 'problem', err)}") from err
+            problem = " ".join(str(getattr(err, "problem", None) or err).split())
+            raise ConfigError(f"{where}: invalid YAML: {problem}") from err
+        except (ValueError, TypeError) as err:  # a value YAML cannot construct (2001-13-45)
+            raise ConfigError(f"{source}: invalid YAML value: {' '.join(str(err).split())}") from None
         if data is None:
             data = {}
         if not isinstance(data, dict):

@@ -18,11 +18,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from gitops_bot.app_auth import SOURCE as APP_SOURCE
 from gitops_bot.app_auth import AppLogin
+from gitops_bot.errors import UsageError
 
 TOKEN_VARS = ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN")
 # never handed to git or any other program the bot runs (docs/github.md)
 SECRET_VARS = (*TOKEN_VARS, "GITOPS_BOT_APP_PRIVATE_KEY", "GITOPS_BOT_SIGNING_KEY")
 REDACTED = "***"
+# GitHub's tokens (classic, fine-grained, App installation, GITHUB_TOKEN) are 40 characters or more.
+# A shorter value is a mistake (`x`, a truncated secret): it is refused before use, and never used to
+# redact, since replacing every `t` of every message with *** would hide the message, not a secret.
+MIN_TOKEN_LENGTH = 16
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@/\s]+@", re.IGNORECASE)
 
 
@@ -49,12 +54,25 @@ class Credentials:
             return self
         return replace(self, token=self.app.token(repository), source=APP_SOURCE)
 
+    @property
+    def maskable(self) -> str | None:
+        """The token to register with `::add-mask::`: only one long enough to be a secret."""
+        return self.token if self.token and len(self.token) >= MIN_TOKEN_LENGTH else None
+
+    def check(self) -> None:
+        """Refuse (exit 2) a token too short to be one, before it is sent anywhere."""
+        if self.token and len(self.token) < MIN_TOKEN_LENGTH:
+            raise UsageError(f"the token in {self.source or 'the environment'} is {len(self.token)} "
+                             f"character(s) long, too short to be a GitHub token (they have 40 or more); "
+                             f"set it to the real token")
+
     def _secrets(self) -> list[str]:
         extra = [*(self.app.secrets() if self.app else []), *_key_secrets(self.signing_key)]
         tokens = [self.token] if self.token else []
         tokens += [t for t in (self.app.minted if self.app else []) if t not in tokens]
         basics = [base64.b64encode(f"x-access-token:{t}".encode()).decode() for t in tokens]
-        return [*tokens, *basics, *extra]
+        # a raw token too short to be a secret is never used to redact (it would blank every message)
+        return [*(t for t in tokens if len(t) >= MIN_TOKEN_LENGTH), *basics, *extra]
 
     def redact(self, text: str) -> str:
         """`text` without the token (raw or as the Basic header carries it) or URL passwords."""

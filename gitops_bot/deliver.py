@@ -21,6 +21,7 @@ from gitops_bot.result import PullRequestInfo, WriteResult
 from gitops_bot.session import Session
 
 log = logging.getLogger("gitops_bot.deliver")
+progress = logging.getLogger("gitops_bot.progress.deliver")  # shown without -v: one line per retry
 
 BACKOFF_BASE = 0.2
 BACKOFF_CAP = 10.0
@@ -120,8 +121,8 @@ def _deliver_push(session: Session, command: str, env: Environment, commit: str,
         if attempt == retries:
             break
         delay = backoff(attempt, slot=time.monotonic() - started)
-        log.info("someone pushed to %s first; re-planning in %.2fs (attempt %d of %d)",
-                 env.branch, delay, attempt + 2, retries + 1)
+        progress.info("someone pushed to %s first; re-planning in %.2fs (attempt %d of %d)",
+                      env.branch, delay, attempt + 2, retries + 1)
         session.budget.sleep(delay)  # --timeout bounds the back-off too
         started = time.monotonic()
         commit = ws.fetch(env.branch)

@@ -14,6 +14,7 @@ from github.Repository import Repository
 from urllib3.util.retry import Retry
 
 from gitops_bot.errors import GitHubError, UsageError
+from gitops_bot.slug import is_slug
 
 log = logging.getLogger("gitops_bot.github")
 T = TypeVar("T")
@@ -68,7 +69,7 @@ class GitHubRepo:
     def connect(cls, slug: str, token: str | None, timeout: float = 30.0) -> GitHubRepo:
         if not token:
             raise UsageError("pull-request delivery needs a token in GITOPS_BOT_TOKEN or GITHUB_TOKEN")
-        if slug.count("/") != 1 or "://" in slug:
+        if not is_slug(slug):
             raise UsageError(f"pull-request delivery needs the GitHub repository as OWNER/NAME (--repo), "
                              f"not {slug!r}")
         client = Github(auth=Auth.Token(token), base_url=api_url(), retry=_retry(), timeout=max(1, int(timeout)),

@@ -10,7 +10,7 @@ from gitops_bot.errors import UsageError
 from gitops_bot.holds import HOLDS_FILE, Hold, parse_holds, render_holds
 from gitops_bot.images import matches
 from gitops_bot.message import compose
-from gitops_bot.plan import Plan, environment_refs
+from gitops_bot.plan import Plan, Skip, environment_refs
 from gitops_bot.result import WriteResult
 from gitops_bot.rollback import actor
 from gitops_bot.session import EnvRequest, Session
@@ -37,14 +37,15 @@ def hold(session: Session, request: HoldRequest) -> WriteResult:
         old = session.ws.read_file(base, HOLDS_FILE)
         current = parse_holds(old)
         repos: list[str] = []
+        not_held: list[Skip] = []
         for name in request.images:
             hits = sorted({r.repository for r in refs if matches(name, r.repository, session.config.images)})
             held = [repo for repo in current if matches(name, repo, session.config.images)]
             if request.reason is not None and not hits:
                 raise UsageError(f"image {name!r} matches no image reference in {env.name}")
-            if request.reason is None and not held:
-                raise UsageError(f"image {name!r} matches no hold in {env.name} "
-                                 f"(held: {', '.join(sorted(current)) or 'none'})")
+            if request.reason is None and not held:  # unhold is idempotent, like hold
+                not_held.append(Skip(name, f"not held in {env.name} "
+                                           f"(held: {', '.join(sorted(current)) or 'none'})"))
             repos += hits if request.reason is not None else held
         if request.reason is not None:
             when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -56,7 +57,7 @@ def hold(session: Session, request: HoldRequest) -> WriteResult:
         files = {HOLDS_FILE: new} if new is not None else {}
         subject = f"{verb}({env.name}): {', '.join(sorted(set(repos))) or 'nothing'}"
         body = [f"Reason: {request.reason}", ""] if request.reason else []
-        plan = Plan(files=files)
+        plan = Plan(files=files, skipped=tuple(not_held))
         return Proposal(plan, compose(subject, env.name, (), (), body))
 
     return deliver(session, verb, env, head, planned(session, build), request.delivery)

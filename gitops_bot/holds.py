@@ -93,8 +93,16 @@ def parse_holds(data: bytes | None) -> dict[str, Hold]:
     if not data:
         return {}
     try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:  # also a UTF-16 file, which ruamel would read as empty
+        raise ConfigError(f"{HOLDS_FILE}: not UTF-8 text (byte {err.start})") from None
+    try:
         _bounded(data)
-        doc = _yaml().load(io.BytesIO(data))
+        doc = _yaml().load(io.StringIO(text))
+    except RecursionError:
+        raise ConfigError(f"{HOLDS_FILE}: nested too deeply to be a holds file") from None
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{HOLDS_FILE}: invalid YAML value: {' '.join(str(err).split())}") from None
     except YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""

@@ -55,15 +55,26 @@ def moves(changes: Sequence[Change]) -> list[ImageMove]:
     return list(seen.values())
 
 
+def _target(name: str, version: str) -> str:
+    """`kai-api-server 5d6e7f8`; a digest is shortened: `kai-worker@sha256:a1fc2b3c4d5e…`."""
+    tag, _, digest = version.rpartition("@") if "@" in version else (version, "", "")
+    if version.startswith("sha256:"):
+        tag, digest = "", version
+    short = f"{digest[:19]}…" if len(digest) > 19 else digest
+    if not tag:
+        return f"{name}@{short}"
+    return f"{name} {tag}@{short}" if short else f"{name} {tag}"
+
+
 def subject_for(verb: str, env: str, changes: Sequence[Change]) -> str:
+    """One image is always named; several become `N images [TAG]` when naming them is too long."""
     targets: dict[str, str] = {}
     for move in moves(changes):
         targets.setdefault(line(short_name(move.image)), line(move.new))
-    parts = [f"{name} {tag}" for name, tag in targets.items()]
-    text = ", ".join(parts)
-    if len(text) > 60 and len(set(targets.values())) == 1:
-        text = f"{len(targets)} images {next(iter(targets.values()))}"
-    elif len(text) > 60:
+    text = ", ".join(_target(name, version) for name, version in targets.items())
+    if len(text) > 60 and len(targets) > 1 and len(set(targets.values())) == 1:
+        text = f"{len(targets)} images {_target('', next(iter(targets.values()))).strip()}"
+    elif len(text) > 60 and len(targets) > 1:
         text = f"{len(targets)} images"
     return f"{verb}({env}): {text}"
 

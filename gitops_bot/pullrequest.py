@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from github import GithubException
 from github.PullRequest import PullRequest
@@ -11,7 +13,7 @@ from github.PullRequest import PullRequest
 from gitops_bot.api_commit import publish
 from gitops_bot.config import Environment, PullRequestOptions
 from gitops_bot.deliver import Applier, apply_on, backoff, result_for
-from gitops_bot.errors import GitError
+from gitops_bot.errors import GitError, GitHubError, UsageError
 from gitops_bot.github_api import GitHubRepo, already_exists, call
 from gitops_bot.images import short_name
 from gitops_bot.message import run_context, subject_for
@@ -23,6 +25,7 @@ from gitops_bot.states import diff_refs
 from gitops_bot.untrusted import code, md
 
 log = logging.getLogger("gitops_bot.pr")
+progress = logging.getLogger("gitops_bot.progress.pr")
 
 
 def pr_branch(env: Environment) -> str:
@@ -37,6 +40,10 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
         log.warning("dry run without a token: planned on %s, not on an open pull request", env.branch)
         applied = apply_on(session, env, base, apply)
         return result_for(session, command, env, base, applied, False, None, head_branch)
+    if Path(session.config.repository).expanduser().exists():  # cloned from a path, not from GitHub
+        raise UsageError(f"pull-request delivery needs the GitHub repository as OWNER/NAME (--repo); "
+                         f"{session.config.repository!r} is a local path (give the path as "
+                         f"--remote-url and the slug as --repo)")
     gh = GitHubRepo.connect(session.config.repository, session.credentials.token,
                             timeout=session.budget.cap(30))
     ws = session.ws
@@ -58,7 +65,10 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
             info = _open_or_update(session, gh, env, base, pushed, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
         if attempt < session.options.retries:
-            session.budget.sleep(backoff(attempt))
+            delay = backoff(attempt)
+            progress.info("someone pushed to %s first; re-planning in %.2fs (attempt %d of %d)",
+                          head_branch, delay, attempt + 2, session.options.retries + 1)
+            session.budget.sleep(delay)
             base = ws.fetch(env.branch)
     raise GitError(f"push to {head_branch!r} kept losing races; nothing was written (raise --retries)")
 
@@ -78,8 +88,9 @@ def _builds_on(gh: GitHubRepo, env: Environment, pull: PullRequest | None, head:
     return not any(p.head.sha == head for p in finished)
 
 
-def _info(pull: PullRequest, operation: str, head_sha: str | None = None) -> PullRequestInfo:
-    return PullRequestInfo(pull.number, pull.html_url, operation, head_sha or pull.head.sha)
+def _info(pull: PullRequest, operation: str, head_sha: str | None = None,
+          warnings: tuple[str, ...] = ()) -> PullRequestInfo:
+    return PullRequestInfo(pull.number, pull.html_url, operation, head_sha or pull.head.sha, warnings)
 
 
 def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: str, head: str,
@@ -110,22 +121,46 @@ def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: st
     if operation == "updated":
         current = pull
         call(lambda: current.edit(title=title, body=body), f"update pull request #{pull.number}", slug)
-    _decorate(gh, pull, options, operation)
-    return _info(pull, operation, head)
+    warnings = _decorate(gh, pull, options, operation)
+    return _info(pull, operation, head, warnings)
 
 
-def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions, operation: str) -> None:
+# What each decoration needs beyond opening the PR, for the warning when it fails.
+_NEEDS = {
+    "labels": "the token needs Issues: write or Pull requests: write, and the labels' names to be valid",
+    "reviewers": "the token needs Pull requests: write, and the reviewers must be collaborators "
+                 "(teams: of the repository's organization)",
+    "auto-merge": "the token needs Contents: write and Pull requests: write, and the repository must "
+                  "allow auto-merge (Settings > General) with a branch protection rule on the base",
+}
+
+
+def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions,
+              operation: str) -> tuple[str, ...]:
+    """Labels, reviewers, auto-merge. The PR exists already, so a failure here is a warning (the
+    PR is still reported, exit 0), never an error that would hide it (docs/pull-requests.md)."""
     slug = gh.slug
+    steps: list[tuple[str, str, Callable[[], object]]] = []
     if options.labels:
-        call(lambda: pull.add_to_labels(*options.labels), f"label pull request #{pull.number}", slug)
+        steps.append(("labels", f"label pull request #{pull.number}",
+                      lambda: pull.add_to_labels(*options.labels)))
     if operation == "created" and (options.reviewers or options.team_reviewers):
-        call(lambda: pull.create_review_request(reviewers=list(options.reviewers),
-                                                team_reviewers=list(options.team_reviewers)),
-             f"request reviews on pull request #{pull.number}", slug)
+        steps.append(("reviewers", f"request reviews on pull request #{pull.number}",
+                      lambda: pull.create_review_request(reviewers=list(options.reviewers),
+                                                         team_reviewers=list(options.team_reviewers))))
     if options.auto_merge:
         method = options.auto_merge.upper()
-        call(lambda: pull.enable_automerge(merge_method=method),
-             f"enable auto-merge on pull request #{pull.number}", slug)
+        steps.append(("auto-merge", f"enable auto-merge on pull request #{pull.number}",
+                      lambda: pull.enable_automerge(merge_method=method)))
+    warnings = []
+    for kind, what, step in steps:
+        try:
+            call(step, what, slug)
+        except GitHubError as err:
+            text = f"pull request #{pull.number} {operation} ({pull.html_url}), but: {err}; {_NEEDS[kind]}"
+            log.warning("%s", text)
+            warnings.append(text)
+    return tuple(warnings)
 
 
 def pr_body(env: Environment, changes: list[Change], subjects: list[str]) -> str:

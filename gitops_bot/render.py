@@ -55,19 +55,20 @@ def write_result(result: WriteResult, options: Options, actions: ActionsWriter) 
     if options.output == "json":
         emit_json(result.to_json())
         return
+    # text mode: the result (what changed, what was pushed or would be) on stdout; logs and
+    # progress on stderr (docs/output.md)
     if result.dry_run and result.diff:
         click.echo(actions.untrusted(result.diff), nl=False)
     for change in result.changes:
-        click.echo(line(f"{change.file}:{change.line}: {short_name(change.image)} {change.old} -> {change.new}"),
-                   err=True)
+        click.echo(line(f"{change.file}:{change.line}: {short_name(change.image)} {change.old} -> {change.new}"))
     for skip in result.skipped:
-        click.echo(line(f"skipped {skip.image}: {skip.reason}"), err=True)
+        click.echo(line(f"skipped {skip.image}: {skip.reason}"))
     if not result.changed and result.skipped and not result.changes:
-        click.echo(f"{result.environment}: nothing to commit, every requested image was skipped", err=True)
+        click.echo(f"{result.environment}: nothing to commit, every requested image was skipped")
     elif not result.changed:
-        click.echo(f"{result.environment}: already up to date, nothing to commit", err=True)
+        click.echo(f"{result.environment}: already up to date, nothing to commit")
     elif result.dry_run:
-        click.echo(f"{result.environment}: dry run, nothing written", err=True)
+        click.echo(f"{result.environment}: dry run, nothing written")
     elif pr:
         click.echo(f"{result.environment}: pull request #{pr.number} {pr.operation}: {pr.url}")
     else:
@@ -87,12 +88,15 @@ def _summary(result: WriteResult) -> str:
         lines += ["No change: the environment is already in the wanted state.", ""]
     for skip in result.skipped:
         lines.append(f"- skipped {code(skip.image)}: {md(skip.reason)}")
+    if result.skipped:
+        lines.append("")  # what follows is a paragraph of its own, not part of the last list item
     if result.pull_request:
         pr = result.pull_request
         said = {"none": "already holds this state"}.get(pr.operation, pr.operation)
         if result.dry_run:
             said = f"would be {said}" if pr.operation != "none" else said
         lines.append(f"Pull request [#{pr.number}]({pr.url}) {said}.")
+        lines += ["", *(f"- warning: {w}" for w in pr.warnings)] if pr.warnings else []
     elif result.commit:
         lines.append(f"Commit {code(result.commit)} on {code(result.branch)}.")
     return "\n".join(lines) + "\n"

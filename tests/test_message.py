@@ -61,3 +61,27 @@ def test_an_image_that_had_no_tag_is_written_with_a_dash() -> None:
     assert f"Gitops-Bot-Image: {API} - -> 5d6e7f8" in text
     assert [(m.old, m.new) for m in image_moves(text)] == [("", "5d6e7f8")]
     assert trailers("no trailers here\n") == []
+
+
+DIGEST = "sha256:a1fc" + "0" * 60
+
+
+def test_a_single_digest_pin_names_the_image() -> None:
+    worker = "ghcr.io/kai-platform/kai-workflow-finalizer"
+    assert subject_for("deploy", "staging", [change(worker, "1a2b3c4", DIGEST)]) == (
+        "deploy(staging): kai-workflow-finalizer@sha256:a1fc00000000…")
+    assert subject_for("deploy", "staging", [change(worker, "1a2b3c4", f"5d6e7f8@{DIGEST}")]) == (
+        "deploy(staging): kai-workflow-finalizer 5d6e7f8@sha256:a1fc00000000…")
+
+
+def test_one_image_is_never_one_images() -> None:
+    long_tag = "release-2026.12.01-build.4711-" + "a" * 40
+    subject = subject_for("deploy", "staging", [change(new=long_tag)])
+    assert subject == f"deploy(staging): kai-api-server {long_tag}"
+    assert "1 images" not in subject
+
+
+def test_several_digest_pins_are_counted() -> None:
+    images = [f"ghcr.io/kai-platform/kai-service-{i}" for i in range(5)]
+    assert subject_for("deploy", "staging", [change(i, "1", DIGEST) for i in images]) == (
+        "deploy(staging): 5 images @sha256:a1fc00000000…")

@@ -158,7 +158,7 @@ def silent_server() -> Iterator[str]:
 def test_network_timeout_stops_git_and_its_helpers(silent_server: str, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gitops_bot.git, "NETWORK_TIMEOUT", 1.0)
-    with Workspace.open(silent_server, Credentials("t0ken"), workdir=None, progress=False) as ws:
+    with Workspace.open(silent_server, Credentials("t0ken-long-enough-to-be-one"), workdir=None, progress=False) as ws:
         started = time.monotonic()
         with pytest.raises(GitError, match=r"^git fetch from http://127\.0\.0\.1:\d+/kai-gitops\.git "
                                            r"timed out after 1 s$"):

@@ -25,7 +25,8 @@ from gitops_bot.session import EnvRequest
 @click.option("--allow-missing", is_flag=True, help="Skip images that match nothing instead of failing.")
 @click.option("--force", is_flag=True, help="Update held images too.")
 @click.option("--message", metavar="TEMPLATE",
-              help="Commit subject; {env} and {subject} (the default subject) are replaced.")
+              help="Commit subject; {env} and {subject} (the default subject) are replaced, {{ and }} "
+                   "are literal braces, anything else in braces is refused.")
 @registry_options
 @pr_options
 @global_options

@@ -203,9 +203,13 @@ git update-ref refs/heads/staging "$(git commit-tree -p "$head" -m other "$head^
 exit 0""")
     proc = run_bot("--retries", "2", *bump_args(remote, "kai-api-server=5d6e7f8"))
     assert proc.returncode == 1
-    assert proc.stderr.splitlines() == [
+    lines = proc.stderr.splitlines()
+    assert lines[-1] == (
         "gitops-bot: error: push to 'staging' kept losing races with other pushers after 3 attempt(s); "
-        "nothing was written (raise --retries)"]
+        "nothing was written (raise --retries)")
+    assert [re.sub(r"in [0-9.]+s", "in Ns", line) for line in lines[:-1]] == [  # one progress line per retry
+        "gitops-bot: someone pushed to staging first; re-planning in Ns (attempt 2 of 3)",
+        "gitops-bot: someone pushed to staging first; re-planning in Ns (attempt 3 of 3)"]
     assert len(counter.read_text().splitlines()) == 3
     assert remote.count("staging") == int(git("rev-list", "--count", before, cwd=remote.bare)) + 3
     assert has_tag(remote.show("staging", API), "1a2b3c4")
@@ -258,7 +262,8 @@ def test_quiet_when_stderr_is_not_a_terminal(remote: Remote, run_bot: RunBot) ->
     proc = run_bot(*bump_args(remote, "kai-api-server=5d6e7f8"))
     assert proc.returncode == 0, proc.stderr
     assert not [word for word in (*PROGRESS, "remote:") if word in proc.stderr]
-    assert proc.stdout == f"staging: pushed {remote.head('staging')} to staging\n"
+    assert proc.stdout == ("flux/clusters/staging/releases/api-server.yaml:37: kai-api-server 1a2b3c4 -> 5d6e7f8\n"
+                           f"staging: pushed {remote.head('staging')} to staging\n")  # the result, on stdout
 
 
 def test_verbose_shows_progress_and_json_stays_one_document(remote: Remote, run_bot: RunBot) -> None:

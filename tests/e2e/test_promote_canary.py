@@ -123,7 +123,7 @@ def test_watch_healthy_promotes_canary(remote: Remote, run_bot: RunBot,
     assert run_bot("--repo", remote.url, "canary", "start", "--env", "staging", "--image",
                    "kai-api-server=c4n4ry").returncode == 0
     proc = run_bot("--repo", remote.url, "--output", "json", "watch", "--env", "staging", "--check", url,
-                   "--checks", "3", "--interval", "0", "--on-success", "promote")
+                   "--checks", "3", "--interval", "0", "--threshold", "3", "--on-success", "promote")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"environment": "staging", "health_status": "healthy", "checks": 3,
                                        "failures": 0, "action": "promote"}
