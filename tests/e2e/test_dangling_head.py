@@ -45,12 +45,14 @@ def test_an_unknown_environment_is_exit_2_listing_the_known_ones(dangling: Remot
     assert "couldn't find remote ref" not in err
 
 
-def test_no_configured_branch_at_all_is_one_line_naming_the_fix(tmp_path: Path, run_bot: RunBot) -> None:
+def test_no_configured_branch_at_all_names_the_missing_branch(tmp_path: Path, run_bot: RunBot) -> None:
+    # A HEAD that names no branch gives no trusted place to read .gitops-bot.yaml from
+    # (docs/trust-model.md): the defaults apply, with a warning, and the missing branch is named.
     remote = make_remote(tmp_path / "other", branches=("trunk",))
     git("symbolic-ref", "HEAD", "refs/heads/master", cwd=remote.bare)
     proc = run_bot("--repo", remote.url, "status")
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [
-        f"gitops-bot: error: {remote.url}: HEAD names no existing branch and none of the configured "
-        "branches (main, staging) exists; push one, or set the remote's HEAD (git symbolic-ref HEAD "
-        "refs/heads/BRANCH)"]
+        "gitops-bot: the GitOps repository's HEAD names no branch, so it has no default branch to read "
+        ".gitops-bot.yaml from; using the built-in defaults (give --config to use a file)",
+        f"gitops-bot: error: branch 'staging' does not exist in {remote.url}"]
