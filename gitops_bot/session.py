@@ -86,8 +86,8 @@ def _refuse_gitops_section(text: str, where: str) -> None:
     """The repository's own file may not say which repository the token writes to (exit 2)."""
     try:
         data = YAML(typ="safe", pure=True).load(text)
-    except (YAMLError, RecursionError):
-        return  # Config.from_text reports it (file:line, or the nesting)
+    except (YAMLError, RecursionError, ValueError, TypeError):
+        return  # Config.from_text reports it (file:line, the nesting, or the value it cannot read)
     if not isinstance(data, dict) or "gitops" not in data:
         return
     section = data["gitops"]
