@@ -7,13 +7,14 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
 
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitError, PushRejected, UsageError
+from gitops_bot.filenames import is_manifest_file
 from gitops_bot.git import Git, GitResult
 
 log = logging.getLogger("gitops_bot.workspace")
@@ -24,7 +25,6 @@ _RACE = re.compile(r"non-fast-forward|fetch first|stale info|cannot lock ref|fai
 # ... unless a hook or branch protection said no: that is a refusal, never retried.
 _REFUSED = re.compile(r"hook declined|protected branch|rule violation|declined", re.IGNORECASE)
 _PROGRESS = re.compile(r"(Enumerating|Counting|Compressing|Writing|Total|Resolving)\b")
-_YAML = (".yaml", ".yml")
 
 
 WORKDIR_MARKER = "gitops-bot.workdir"  # set in clones the bot makes; only those are reused
@@ -173,7 +173,8 @@ class Workspace:
         return self.git.out("rev-parse", "--is-shallow-repository") == "true"
 
     # -- reading ---------------------------------------------------------------------------------
-    def read_files(self, commit: str, path: str, suffixes: tuple[str, ...] = _YAML) -> list[RepoFile]:
+    def read_files(self, commit: str, path: str,
+                   wanted_name: Callable[[str], bool] = is_manifest_file) -> list[RepoFile]:
         """The files under `path` at `commit`, read from git objects (missing blobs fetched in one go).
 
         Symbolic links are followed only to files inside `path`; others are never read.
@@ -186,17 +187,12 @@ class Workspace:
             entries[name] = (mode, sha)
         wanted: dict[str, str] = {}
         for name, (mode, sha) in sorted(entries.items()):
-            if not name.endswith(suffixes):
-                if mode == "120000":
-                    log.warning("skipping %s: symbolic links to folders are not followed", name)
-                continue
             if mode == "120000":
-                target = self._link_target(name, sha, path)
-                if target is None or target not in entries or entries[target][0] == "120000":
-                    log.warning("skipping %s: symbolic link that leaves %s", name, path)
+                target = self._follow_link(name, sha, path, entries, wanted_name)
+                if target is None:
                     continue
                 name, sha = target, entries[target][1]
-            elif mode not in ("100644", "100755"):
+            elif mode not in ("100644", "100755") or not wanted_name(name):
                 continue
             wanted[name] = sha
         tree = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False).stdout.strip()
@@ -209,14 +205,29 @@ class Workspace:
             return None
         return self.read_blobs([result.stdout.strip()])[result.stdout.strip()]
 
-    def _link_target(self, name: str, sha: str, path: str) -> str | None:
-        target = self.read_blobs([sha])[sha].decode("utf-8", "replace")
-        resolved = os.path.normpath(str(PurePosixPath(name).parent / target))
-        if target.startswith("/") or resolved.startswith("..") or not (
-            resolved == path or resolved.startswith(path.rstrip("/") + "/")
-        ):
-            return None
-        return resolved
+    def _follow_link(self, name: str, sha: str, path: str, entries: Mapping[str, tuple[str, str]],
+                     wanted_name: Callable[[str], bool]) -> str | None:
+        """The file a symbolic link inside `path` leads to, if it is to be read; else None, with a
+        warning that says why when the link could have been a manifest."""
+        text = self.read_blobs([sha])[sha].decode("utf-8", "replace")
+        resolved = os.path.normpath(str(PurePosixPath(name).parent / text))
+        is_folder = any(e.startswith(resolved + "/") for e in entries)
+        if not wanted_name(name) and not is_folder:
+            return None  # not a manifest by its name, nor a folder that may hold some
+        if text.startswith("/") or resolved == ".." or resolved.startswith("../"):
+            problem = f"symbolic link to {text} leaves the repository"
+        elif not (resolved == path or resolved.startswith(path.rstrip("/") + "/")):
+            problem = f"symbolic link to {text} points outside {path}"
+        elif is_folder:
+            problem = f"symbolic link to the folder {text}: links to folders are not followed"
+        elif resolved not in entries:
+            problem = f"dangling symbolic link: {text} does not exist"
+        elif entries[resolved][0] == "120000":
+            problem = f"symbolic link to another link ({text}): not followed"
+        else:
+            return resolved
+        log.warning("skipping %s: %s", name, problem)
+        return None
 
     def read_blobs(self, shas: list[str], tree: str | None = None) -> dict[str, bytes]:
         """The contents of blobs. Those of `tree` that the partial clone lacks are fetched in one

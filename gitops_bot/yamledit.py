@@ -44,11 +44,13 @@ _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?")
 
 @dataclass(frozen=True)
 class Edit:
-    """Set one scalar. `tag` other than str (bool, int) writes a plain YAML literal of that type."""
+    """Set one scalar. `tag` other than str (bool, int) writes a plain YAML literal of that type;
+    `raw` is the exact source text to write (a restored old scalar), which must read as `value`."""
 
     site: Site
     value: str
     tag: str = STR_TAG
+    raw: str | None = None
 
 
 def needs_quotes(value: str) -> bool:
@@ -95,7 +97,10 @@ def splice(manifest: Manifest, edits: Sequence[Edit]) -> str:
             raise ManifestError(f"{manifest.path}:{cur.site.line}: overlapping edits")
     for edit in ordered:
         _check_spliceable(manifest, edit.site)
-        new = render(edit.value, edit.site.style) if edit.tag == STR_TAG else edit.value
+        if edit.raw is not None:
+            new = edit.raw
+        else:
+            new = render(edit.value, edit.site.style) if edit.tag == STR_TAG else edit.value
         start, end = edit.site.start, edit.site.end
         if start == end:  # an empty value (`tag:`): its mark sits right after the `:`
             if text[start : start + 1] in (" ", "\t"):
