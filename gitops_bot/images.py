@@ -189,6 +189,16 @@ def ambiguity(name: str, repositories: Iterable[str], aliases: Mapping[str, str]
     return sorted(found) if len(found) > 1 else []
 
 
+def select_repositories(name: str, repositories: Iterable[str], aliases: Mapping[str, str]) -> list[str]:
+    """The repositories NAME designates: those it names exactly if any, else by last segment;
+    UsageError when the last segment names two different images."""
+    repositories = list(repositories)
+    refuse_ambiguous(name, repositories, aliases)
+    kinds = {repo: match_kind(name, repo, aliases) for repo in repositories}
+    exact = [repo for repo, kind in kinds.items() if kind == EXACT]
+    return exact or [repo for repo, kind in kinds.items() if kind == SEGMENT]
+
+
 def refuse_ambiguous(name: str, repositories: Iterable[str], aliases: Mapping[str, str]) -> None:
     found = ambiguity(name, repositories, aliases)
     if found:

@@ -58,7 +58,7 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
     target_refs = history.refs_at(target)
 
     def build(base: str) -> Proposal:
-        plan = make_restore_plan(session.manifests(env, base), target_refs)
+        plan = make_restore_plan(session.manifests(env, base), target_refs, target[:12])
         if plan.changed and request.hold:
             old = session.ws.read_file(base, HOLDS_FILE)
             when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from gitops_bot.images import display_name
 from gitops_bot.manifests import ImageRef
 from gitops_bot.plan import Change
 
@@ -21,10 +22,13 @@ def diff_refs(before: Iterable[ImageRef], after: Iterable[ImageRef]) -> list[Cha
 
 
 def versions(refs: Iterable[ImageRef]) -> dict[str, str]:
-    """image repository -> its version (several distinct versions are joined with ' | ')."""
+    """image -> its version (several distinct versions are joined with ' | ').
+
+    An image is named once however it is spelled: `docker.io/bitnami/redis` is `bitnami/redis`.
+    """
     seen: dict[str, list[str]] = {}
     for ref in refs:
-        tags = seen.setdefault(ref.repository, [])
+        tags = seen.setdefault(display_name(ref.repository), [])
         if str(ref.version) not in tags:
             tags.append(str(ref.version))
     return {repo: " | ".join(tags) for repo, tags in sorted(seen.items())}

@@ -199,6 +199,11 @@ class Workspace:
         blobs = self.read_blobs(list(wanted.values()), tree or None)
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
 
+    def paths(self, commit: str) -> list[str]:
+        """Every file path of the repository at `commit` (from its trees: no blob is fetched)."""
+        return list(filter(None, self.git.out("ls-tree", "-r", "-z", "--name-only", "--full-tree",
+                                              commit).split("\0")))
+
     def read_file(self, commit: str, path: str) -> bytes | None:
         result = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False)
         if result.returncode != 0:

@@ -9,6 +9,7 @@ refused before anything walks it). See docs/reading-yaml.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -92,7 +93,7 @@ def _fail(filename: str, mark: yaml.Mark | None, message: str) -> ManifestError:
 def _compose_events(text: str, filename: str) -> list[yaml.Node]:
     """Compose from parse events as go-yaml does: an anchor may be defined again (the latest
     definition before an alias wins); an alias must follow its anchor and not lie inside it."""
-    resolver = yaml.resolver.Resolver()
+    resolver: Any = yaml.resolver.Resolver()
     docs: list[yaml.Node] = []
     anchors: dict[str, yaml.Node] = {}
     open_nodes: set[int] = set()
@@ -113,23 +114,26 @@ def _compose_events(text: str, filename: str) -> list[yaml.Node]:
             frame[1] = None
 
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        events: Iterable[Any] = yaml.parse(text, Loader=_Loader)
+        for event in events:
+            start: Any = event.start_mark
+            end: Any = event.end_mark
             if isinstance(event, yaml.DocumentStartEvent):
                 anchors = {}
             elif isinstance(event, yaml.AliasEvent):
-                target = anchors.get(event.anchor)
+                target = anchors.get(event.anchor or "")
                 if target is None:
-                    raise _fail(filename, event.start_mark, f"alias *{event.anchor} refers to no anchor "
+                    raise _fail(filename, start, f"alias *{event.anchor} refers to no anchor "
                                                             f"&{event.anchor} before it")
                 if id(target) in open_nodes:
-                    raise _fail(filename, event.start_mark, f"alias *{event.anchor} lies inside the node "
+                    raise _fail(filename, start, f"alias *{event.anchor} lies inside the node "
                                                             f"anchored &{event.anchor}")
                 attach(target)
             elif isinstance(event, yaml.ScalarEvent):
                 tag = event.tag
                 if tag is None or tag == "!":
                     tag = resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-                node: yaml.Node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark,
+                node: yaml.Node = yaml.ScalarNode(tag, event.value, start, end,
                                                   style=event.style or None)
                 if event.anchor is not None:
                     anchors[event.anchor] = node
@@ -139,16 +143,16 @@ def _compose_events(text: str, filename: str) -> list[yaml.Node]:
                 tag = event.tag
                 if tag is None or tag == "!":
                     tag = resolver.resolve(kind, None, event.implicit)
-                node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                node = kind(tag, [], start, None, flow_style=event.flow_style)
                 if event.anchor is not None:
                     anchors[event.anchor] = node
                 open_nodes.add(id(node))
                 stack.append([node, None])
                 if len(stack) > MAX_DEPTH:
-                    raise _fail(filename, event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+                    raise _fail(filename, start, f"nested more than {MAX_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 node = stack.pop()[0]
-                node.end_mark = event.end_mark
+                node.end_mark = end
                 open_nodes.discard(id(node))
                 attach(node)
     except yaml.MarkedYAMLError as err:
