@@ -25,7 +25,9 @@ from gitops_bot.states import diff_refs
 
 log = logging.getLogger("gitops_bot.history")
 _FIELDS = "%x1e%H%x1f%cI%x1f%an <%ae>%x1f%P%x1f%B%x1f"
-_FIRST_DEEPEN, _MAX_DEEPEN = 256, 20000  # a deepening costs about the same up to a few hundred
+_FIRST_DEEPEN, _MAX_DEEPEN = 50, 20000
+_PER_DEPLOY = 64  # first guess of the commits one deploy takes, capped at _FIRST_GUESS
+_FIRST_GUESS = 256  # a deepening costs about the same up to a few hundred commits
 _BATCH = 32  # hand-made commits whose blobs are fetched together (doubling up to _MAX_BATCH)
 _MAX_BATCH = 512
 _SHA_RE = re.compile(r"[0-9a-fA-F]{4,40}")
@@ -238,6 +240,8 @@ class History:
             wanted = None
             if limit is not None and out:  # at the rate deploys were found so far, with a margin
                 wanted = (self._fetched + 1) * (limit - len(out)) * 5 // (len(out) * 4) + 1
+            elif limit is not None and not self._fetched:
+                wanted = min(limit * _PER_DEPLOY, _FIRST_GUESS)
             if not self.deepen(wanted):
                 return out
 
