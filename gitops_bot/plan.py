@@ -92,8 +92,8 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
     for want in wanted:
         hits = select(want.name, refs, rules.aliases)
         # A Flux image policy moves all its setters together: no half-updated policy.
-        policies = {r.policy for r in hits if r.policy}
-        hits += [r for r in refs if r.policy in policies and r not in hits]
+        policies = {(r.policy_namespace, r.policy) for r in hits if r.policy}
+        hits += [r for r in refs if r.policy and (r.policy_namespace, r.policy) in policies and r not in hits]
         if not hits:
             if not rules.allow_missing:
                 raise UsageError(f"image {want.name!r} matches no image reference in the environment")

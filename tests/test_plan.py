@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gitops_bot.config import Config
-from gitops_bot.errors import ManifestError, PolicyError, UsageError, exit_code_for
+from gitops_bot.errors import PolicyError, UsageError, exit_code_for
 from gitops_bot.images import Wanted
 from gitops_bot.manifests import Manifest
 from gitops_bot.plan import Change, Plan, Rules, Skip, make_plan

@@ -138,7 +138,8 @@ def test_status_names_an_image_once_however_it_is_spelled(run_bot: RunBot, home:
     remote = home[0]
     spelled = original(POSTGRES).replace(b"      registry: docker.io\n", b"").replace(
         b"repository: bitnami/postgresql", b"repository: docker.io/bitnami/postgresql")
-    spelled = spelled.replace(b"repository: bitnami/postgres-exporter", b"repository: index.docker.io/bitnami/postgres-exporter")
+    spelled = spelled.replace(b"repository: bitnami/postgres-exporter",
+                              b"repository: index.docker.io/bitnami/postgres-exporter")
     remote.commit_file("staging", POSTGRES, spelled)
     board = bot(run_bot, home, "status")
     assert board["environments"]["lab"] == board["environments"]["home"] == REFERENCES
@@ -159,3 +160,12 @@ def test_rollback_to_before_an_image_existed_lists_it_as_skipped(run_bot: RunBot
     assert [(c["image"], c["to"]) for c in result["changes"]] == [("ghcr.io/onedr0p/exportarr", "v2.2.0")]
     assert result["skipped"] == [{"image": "bitnami/redis",
                                   "reason": f"not in the environment at {start[:12]}: left at 7.4.1"}]
+
+
+def test_validate_of_a_path_that_does_not_exist_is_bad_input(run_bot: RunBot, home: tuple[Remote, Path],
+                                                            tmp_path: Path) -> None:
+    remote, config = home
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(config.read_text().replace("path: flux/kubernetes/apps\n", "path: flux/kubernetes/appz\n", 1))
+    stderr = refused(run_bot, remote, "--config", str(wrong), "validate", "--env", "home")
+    assert "environment home: path 'flux/kubernetes/appz' does not exist on branch 'main'" in stderr
