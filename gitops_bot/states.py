@@ -16,8 +16,9 @@ def diff_refs(before: Iterable[ImageRef], after: Iterable[ImageRef]) -> list[Cha
     for ref in after:
         prev = old.get(ref.key)
         if prev is None or prev.version != ref.version or prev.repository != ref.repository:
+            same_image = prev is not None and prev.repository == ref.repository
             out.append(Change(ref.file, ref.line, ref.kind, ref.name, ref.repository,
-                              str(prev.version) if prev else "", str(ref.version)))
+                              str(prev.version) if prev and same_image else "", str(ref.version)))
     return out
 
 
