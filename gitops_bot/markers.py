@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 
 import yaml
@@ -15,6 +16,7 @@ from gitops_bot.sites import ImageRef, Manifest, Site
 from gitops_bot.yamlnodes import Path, dig, get, scalar, walk_scalars
 
 MARKER = "$imagepolicy"
+IMAGE_API = "image.toolkit.fluxcd.io"
 _MARKER_RE = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"[^\"]*\"\s*\})")
 
 
@@ -135,3 +137,39 @@ def _doc_identity(manifest: Manifest, index: int, existing: ImageRef | None) -> 
 
 def _sites(ref: ImageRef) -> list[Site]:
     return [s for s in (ref.string_site, ref.tag_site, ref.digest_site) if s is not None]
+
+
+def policy_images(manifests: Iterable[Manifest]) -> dict[tuple[str, str], str]:
+    """(NAMESPACE, POLICY) -> image, for the Flux ImagePolicies the files define whose
+    `spec.imageRepositoryRef` names an ImageRepository they define too (its `spec.image`)."""
+    repositories: dict[tuple[str, str], str] = {}
+    policies: dict[tuple[str, str], tuple[str, str]] = {}
+    for manifest in manifests:
+        if IMAGE_API not in manifest.text:
+            continue
+        for doc in manifest.docs:
+            if not (scalar(get(doc, "apiVersion")) or "").startswith(IMAGE_API + "/"):
+                continue
+            kind = scalar(get(doc, "kind"))
+            name = scalar(dig(doc, "metadata", "name")) or ""
+            namespace = scalar(dig(doc, "metadata", "namespace")) or "flux-system"
+            if kind == "ImageRepository" and scalar(dig(doc, "spec", "image")):
+                repositories[(namespace, name)] = scalar(dig(doc, "spec", "image")) or ""
+            elif kind == "ImagePolicy":
+                ref = dig(doc, "spec", "imageRepositoryRef")
+                policies[(namespace, name)] = (scalar(get(ref, "namespace")) or namespace,
+                                               scalar(get(ref, "name")) or "")
+    return {key: repositories[target] for key, target in policies.items() if target in repositories}
+
+
+def link_policies(refs: list[ImageRef], images: dict[tuple[str, str], str]) -> list[ImageRef]:
+    """A marker whose policy the tree defines also names that policy's image (CONTRACT §3)."""
+    out = []
+    for ref in refs:
+        image = images.get((ref.policy_namespace or "", ref.policy or "")) if ref.policy else None
+        if image is not None and ref.policy_only:
+            ref = replace(ref, repository=image, policy_only=False)
+        elif image is not None and image != ref.repository:
+            ref = replace(ref, alt_repository=ref.alt_repository or image)
+        out.append(ref)
+    return out

@@ -11,6 +11,7 @@ import semver
 from gitops_bot.errors import ManifestError, PolicyError, UsageError
 from gitops_bot.images import EXACT, ImageString, Version, Wanted, display_name, match_kind, matches, refuse_ambiguous
 from gitops_bot.manifests import MARKER, ImageRef, Manifest, find_refs
+from gitops_bot.markers import IMAGE_API, link_policies, policy_images
 from gitops_bot.yamledit import Edit, splice
 from gitops_bot.yamlnodes import STR_TAG
 
@@ -70,7 +71,7 @@ def needles(wanted: Iterable[Wanted], aliases: Mapping[str, str]) -> tuple[bytes
     A match by repository, last segment or alias implies the last path segment of the name (or of
     its alias) in the text; a match by marker implies a marker. See `_ref_matches`.
     """
-    out = {MARKER.encode()}
+    out = {MARKER.encode(), IMAGE_API.encode()}
     for want in wanted:
         for name in (want.name, aliases.get(want.name)):
             if name:
@@ -79,7 +80,12 @@ def needles(wanted: Iterable[Wanted], aliases: Mapping[str, str]) -> tuple[bytes
 
 
 def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:
-    return [ref for m in manifests for ref in find_refs(m)]
+    """Every image reference of the files; a setter marker of a policy the files define also
+    names that policy's image."""
+    manifests = list(manifests)
+    refs = [ref for m in manifests for ref in find_refs(m)]
+    images = policy_images(manifests)
+    return link_policies(refs, images) if images else refs
 
 
 def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Rules) -> Plan:

@@ -100,3 +100,39 @@ def test_malformed_namespace_policy_names_are_refused(spec: str) -> None:
 def test_a_docker_style_name_colon_tag_still_gets_its_hint() -> None:
     with pytest.raises(UsageError, match=r"write NAME=TAG, here kai-api=1\.2"):
         Wanted.parse("kai-api:1.2", None)
+
+
+POLICY = """apiVersion: image.toolkit.fluxcd.io/v1beta2
+kind: ImageRepository
+metadata:
+  name: worker-images
+  namespace: team-a
+spec:
+  image: ghcr.io/acme/worker
+---
+apiVersion: image.toolkit.fluxcd.io/v1beta2
+kind: ImagePolicy
+metadata:
+  name: worker
+  namespace: team-a
+spec:
+  imageRepositoryRef:
+    name: worker-images
+  policy:
+    semver: {range: 1.x}
+"""
+TAG_ONLY = 'spec:\n  values:\n    workerTag: 1.0.0 # {"$imagepolicy": "team-a:worker:tag"}\n'
+
+
+def test_a_marker_of_a_policy_the_tree_defines_also_matches_its_image() -> None:
+    files = {"policy.yaml": POLICY, "values.yaml": TAG_ONLY}
+    result = plan(files, "ghcr.io/acme/worker=1.1.0")
+    assert result.files == {"values.yaml": TAG_ONLY.replace("1.0.0", "1.1.0").encode()}
+    assert [(c.image, c.old, c.new) for c in result.changes] == [("ghcr.io/acme/worker", "1.0.0", "1.1.0")]
+    assert sorted(plan(files, "worker=1.2.0").files) == ["values.yaml"]  # its last segment too
+
+
+def test_without_the_policy_a_tag_marker_matches_only_its_policy_name() -> None:
+    with pytest.raises(UsageError, match="matches no image reference"):
+        plan({"values.yaml": TAG_ONLY}, "ghcr.io/acme/worker=1.1.0")
+    assert sorted(plan({"values.yaml": TAG_ONLY}, "team-a:worker=1.1.0").files) == ["values.yaml"]
