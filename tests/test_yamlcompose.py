@@ -6,10 +6,12 @@ import time
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitops_bot.errors import ManifestError, exit_code_for
 from gitops_bot.manifests import Manifest, find_refs
-from gitops_bot.yamlcompose import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES
+from gitops_bot.yamlcompose import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, _compose_events
 from gitops_bot.yamlnodes import check_syntax, dig
 
 HR = """apiVersion: helm.toolkit.fluxcd.io/v2
@@ -173,3 +175,25 @@ def test_a_file_over_the_size_limit_is_refused_naming_it_and_the_limit() -> None
 
 def test_the_syntax_check_accepts_what_the_reader_accepts() -> None:
     check_syntax(b"a: &x 1\nb: *x\nc: &x 2\n---\n---\n", "f.yaml")
+
+
+# The event composer (used when an anchor is defined twice) builds the same trees as libyaml's.
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
+                     st.sampled_from(["1.10", "0x1F", "~", "yes", "a: b", "- x", "#", "*x", "&y"]))
+_trees = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=20)
+
+
+def _shape(node: yaml.Node) -> object:
+    if isinstance(node, yaml.ScalarNode):
+        return (node.tag, node.value, node.style or None, node.start_mark.index, node.end_mark.index)
+    children = node.value if isinstance(node, yaml.SequenceNode) else [x for kv in node.value for x in kv]
+    return (node.tag, node.start_mark.index, node.end_mark.index, [_shape(c) for c in children])
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=_trees, shared=_trees, flow=st.sampled_from([None, True, False]))
+def test_the_event_composer_matches_libyaml(data: object, shared: object, flow: bool | None) -> None:
+    text = yaml.safe_dump({"a": shared, "b": [shared, data], "c": shared}, default_flow_style=flow)
+    expected = [_shape(d) for d in yaml.compose_all(text, Loader=yaml.CSafeLoader)]
+    assert [_shape(d) for d in _compose_events(text, "f.yaml")] == expected
