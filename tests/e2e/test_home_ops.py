@@ -169,3 +169,13 @@ def test_validate_of_a_path_that_does_not_exist_is_bad_input(run_bot: RunBot, ho
     wrong.write_text(config.read_text().replace("path: flux/kubernetes/apps\n", "path: flux/kubernetes/appz\n", 1))
     stderr = refused(run_bot, remote, "--config", str(wrong), "validate", "--env", "home")
     assert "environment home: path 'flux/kubernetes/appz' does not exist on branch 'main'" in stderr
+
+
+def test_promote_copies_the_tag_with_its_inline_digest(run_bot: RunBot, home: tuple[Remote, Path]) -> None:
+    remote = home[0]
+    older = original(SONARR).replace(f"4.0.19.3001@sha256:{B}".encode(), b"4.0.18.2000")
+    remote.commit_file("staging", SONARR, older)
+    assert bot(run_bot, home, "status")["drift"] == ["ghcr.io/home-operations/sonarr"]
+    result = bot(run_bot, home, "promote", "--from", "home", "--to", "lab", "--image", "sonarr")
+    assert [(c["from"], c["to"]) for c in result["changes"]] == [("4.0.18.2000", f"4.0.19.3001@sha256:{B}")]
+    assert remote.show("staging", SONARR) == original(SONARR)
