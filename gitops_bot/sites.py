@@ -67,19 +67,25 @@ class ImageRef:
     alt_repository: str | None = None  # kustomize: the `name` an entry rewrites
     policy_namespace: str | None = None  # NAMESPACE of `NAMESPACE:POLICY`
     inline_digest: bool = False
+    # kustomize: where a missing `newTag`/`digest` key goes (an empty site at the end of the entry's
+    # last line, or before its `}`), and what precedes the key there (newline and indent, or `, `)
+    insert_at: Site | None = None
+    insert_prefix: str = ""
+
+    @property
+    def first_site(self) -> Site:
+        site = self.string_site or self.tag_site or self.digest_site or self.insert_at
+        assert site is not None
+        return site
 
     @property
     def key(self) -> tuple[str, str, str, Path]:
         """Identifies the reference across commits: file, object and the path of its scalar."""
-        site = self.string_site or self.tag_site or self.digest_site
-        assert site is not None
-        return (self.file, self.kind, self.name, site.path)
+        return (self.file, self.kind, self.name, self.first_site.path)
 
     @property
     def line(self) -> int:
-        site = self.string_site or self.tag_site or self.digest_site
-        assert site is not None
-        return site.line
+        return self.first_site.line
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class Edit:
     value: str
     tag: str = STR_TAG
     raw: str | None = None
+    insert: bool = False  # `raw` is a new key and value, inserted at the (empty) site
 
 
 def needs_quotes(value: str) -> bool:
@@ -96,6 +97,10 @@ def splice(manifest: Manifest, edits: Sequence[Edit]) -> str:
         if cur.site.end > prev.site.start:
             raise ManifestError(f"{manifest.path}:{cur.site.line}: overlapping edits")
     for edit in ordered:
+        if edit.insert:
+            assert edit.raw is not None
+            text = text[: edit.site.start] + edit.raw + text[edit.site.end :]
+            continue
         _check_spliceable(manifest, edit.site)
         if edit.raw is not None:
             new = edit.raw
