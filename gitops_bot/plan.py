@@ -8,6 +8,7 @@ from typing import Any
 
 import semver
 
+from gitops_bot.anchored import strip_anchor, unanchor
 from gitops_bot.errors import ManifestError, PolicyError, UsageError
 from gitops_bot.images import EXACT, ImageString, Version, Wanted, display_name, match_kind, matches, refuse_ambiguous
 from gitops_bot.manifests import MARKER, ImageRef, Manifest, find_refs
@@ -91,6 +92,7 @@ def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:
 def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Rules) -> Plan:
     """Match each wanted image against the references and produce the edits of every file."""
     refs = environment_refs(manifests)
+    by_file = {m.path: m for m in manifests}
     edits: dict[str, dict[Hashable, Edit]] = {}
     changes: list[Change] = []
     skipped: list[Skip] = []
@@ -124,6 +126,7 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
             new_version, ref_edits = _ref_edits(ref, want.version)
             if new_version == ref.version or not ref_edits:
                 continue
+            ref_edits = [unanchor(e, by_file[ref.file], refs) for e in ref_edits]
             _check_policy(ref, new_version, rules)
             for edit in ref_edits:
                 edits.setdefault(ref.file, {})[(edit.site.start, edit.site.path)] = edit
@@ -265,7 +268,13 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef],
     edits: dict[str, dict[Hashable, Edit]] = {}
     changes: list[Change] = []
     skipped: dict[str, Skip] = {}
-    for ref in environment_refs(manifests):
+    by_file = {m.path: m for m in manifests}
+    current = environment_refs(manifests)
+    seen: set[tuple[str, int]] = set()  # a node repeated through an alias is restored once
+    for ref in current:
+        if (ref.file, ref.first_site.start) in seen:
+            continue
+        seen.add((ref.file, ref.first_site.start))
         old = by_key.get(ref.key)
         versions = by_repo.get(display_name(ref.repository), {})
         if old is None or display_name(old.repository) != display_name(ref.repository):
@@ -280,7 +289,8 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef],
         if new_version == ref.version or not ref_edits:
             continue
         for edit in ref_edits:
-            edits.setdefault(ref.file, {})[(edit.site.start, edit.site.path)] = _as_written(edit, old)
+            edit = unanchor(_as_written(edit, old), by_file[ref.file], current)
+            edits.setdefault(ref.file, {})[(edit.site.start, edit.site.path)] = edit
         changes.append(Change(ref.file, min(e.site.line for e in ref_edits), ref.kind, ref.name,
                               ref.repository, str(ref.version), str(new_version)))
     return Plan(tuple(changes), tuple(skipped.values()), apply_edits(manifests, edits))
@@ -292,7 +302,7 @@ def _as_written(edit: Edit, old: ImageRef) -> Edit:
         return edit
     for site in (old.string_site, old.tag_site, old.digest_site):
         if site is not None and site.value == edit.value and site.source and "\n" not in site.source:
-            return replace(edit, raw=site.source, tag=site.yaml_tag)
+            return replace(edit, raw=strip_anchor(site.source), tag=site.yaml_tag)
     return edit
 
 

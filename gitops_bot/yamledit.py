@@ -52,6 +52,7 @@ class Edit:
     tag: str = STR_TAG
     raw: str | None = None
     insert: bool = False  # `raw` is a new key and value, inserted at the (empty) site
+    also: tuple[Path, ...] = ()  # other paths that show this scalar (the aliases of an anchored one)
 
 
 def needs_quotes(value: str) -> bool:
@@ -136,7 +137,8 @@ def verify(manifest: Manifest, new_text: str, edits: Sequence[Edit]) -> None:
     before, after = _scalars(manifest.docs), _scalars(after_docs)
     expected = dict(before)
     for edit in edits:
-        expected[(edit.site.doc, edit.site.path)] = (edit.tag, edit.value)
+        for path in (edit.site.path, *edit.also):
+            expected[(edit.site.doc, path)] = (edit.tag, edit.value)
     if after != expected:
         bad = sorted(
             {k for k in expected.keys() | after.keys() if expected.get(k) != after.get(k)}, key=str
