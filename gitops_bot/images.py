@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gitops_bot.errors import UsageError
@@ -42,6 +42,14 @@ class Version:
             return f"{self.tag}@{self.digest}"
         return self.tag or self.digest or ""
 
+    @classmethod
+    def from_tag_text(cls, text: str, digest: str | None = None) -> Version:
+        """A `tag` value as written: `TAG@sha256:D` carries its digest inline (Renovate's pinning)."""
+        tag, sep, inline = text.partition("@")
+        if sep and inline.startswith("sha256:"):
+            return cls(tag or None, inline)
+        return cls(text or None, digest)
+
 
 @dataclass(frozen=True)
 class ImageString:
@@ -51,9 +59,10 @@ class ImageString:
     version: Version
 
     @classmethod
-    def parse(cls, text: str) -> ImageString | None:
+    def parse(cls, text: str, bare: bool = False) -> ImageString | None:
+        """None when `text` is not a reference; `bare` also accepts one without tag or digest."""
         m = _REF_RE.fullmatch(text)
-        if not m or (m["tag"] is None and m["digest"] is None):
+        if not m or (m["tag"] is None and m["digest"] is None and not bare):
             return None
         repo = m["repo"]
         if repo.endswith((":", "/")) or "//" in repo:
@@ -88,7 +97,12 @@ class Wanted:
         name = name.strip()
         if not name or any(c.isspace() for c in name):
             raise UsageError(f"invalid --image {spec!r}: expected NAME=TAG")
-        if ":" in name.rsplit("/", 1)[-1]:  # `repo:tag` typed the docker way
+        policy_name = "/" not in name and (bool(sep) or digest is not None or default_tag is not None)
+        if policy_name:  # NAMESPACE:POLICY, the setter markers of one Flux ImagePolicy
+            namespace, _, policy = name.partition(":")
+            if ":" in policy or (":" in name and not (namespace and policy)):
+                raise UsageError(f"invalid --image {spec!r}: expected NAMESPACE:POLICY=TAG or NAME=TAG")
+        elif ":" in name.rsplit("/", 1)[-1]:  # `repo:tag` typed the docker way
             repo, _, tag_text = name.rpartition(":")
             raise UsageError(f"invalid --image {spec!r}: write NAME=TAG, here {repo}={tag_text}")
         tag: str | None = tag_part if sep else None
@@ -131,12 +145,22 @@ def canonical(repository: str) -> str:
     return f"{host}/{path}"
 
 
-def matches(name: str, repository: str, aliases: Mapping[str, str]) -> bool:
-    """Does the image NAME given by a user designate this repository (CONTRACT §3)?
+def display_name(repository: str) -> str:
+    """One spelling per image: `docker.io/bitnami/redis`, `bitnami/redis` -> `bitnami/redis`;
+    `docker.io/library/redis`, `redis` -> `redis`; other registries keep their host."""
+    full = canonical(repository)
+    return full.removeprefix("docker.io/").removeprefix("library/") if full.startswith("docker.io/") else full
 
-    NAME equals the repository with or without its registry host (a name with a host must name
-    the same registry: `ghcr.io/x/y` is not `docker.io/x/y`), or its last path segment, or NAME
-    is an alias of such a repository.
+
+EXACT, SEGMENT = "exact", "segment"
+
+
+def match_kind(name: str, repository: str, aliases: Mapping[str, str]) -> str | None:
+    """How the image NAME given by a user designates this repository (CONTRACT §3), if it does.
+
+    EXACT: NAME (or the alias NAME maps to) is the repository with or without its registry host (a
+    name with a host must name the same registry: `ghcr.io/x/y` is not `docker.io/x/y`). SEGMENT:
+    NAME is only the repository's last path segment, which may name several repositories.
     """
     candidates = {name}
     if name in aliases:
@@ -144,10 +168,41 @@ def matches(name: str, repository: str, aliases: Mapping[str, str]) -> bool:
     bare = strip_registry(repository)
     for cand in candidates:
         if cand == repository or canonical(cand) == canonical(repository):
-            return True
+            return EXACT
         if _split_host(cand)[0] is None and strip_registry(cand) == bare:
-            return True
-    return name == bare.rsplit("/", 1)[-1]
+            return EXACT
+    return SEGMENT if name == bare.rsplit("/", 1)[-1] else None
+
+
+def matches(name: str, repository: str, aliases: Mapping[str, str]) -> bool:
+    """Does the image NAME designate this repository, exactly or by its last path segment?"""
+    return match_kind(name, repository, aliases) is not None
+
+
+def ambiguity(name: str, repositories: Iterable[str], aliases: Mapping[str, str]) -> list[str]:
+    """The repositories NAME would select by last path segment alone, when they are two or more
+    different images and NAME names none of them exactly (then the user must give the full name)."""
+    kinds = {repo: match_kind(name, repo, aliases) for repo in repositories}
+    if EXACT in kinds.values():
+        return []
+    found = {display_name(repo) for repo, kind in kinds.items() if kind == SEGMENT}
+    return sorted(found) if len(found) > 1 else []
+
+
+def select_repositories(name: str, repositories: Iterable[str], aliases: Mapping[str, str]) -> list[str]:
+    """The repositories NAME designates: those it names exactly if any, else by last segment;
+    UsageError when the last segment names two different images."""
+    repositories = list(repositories)
+    refuse_ambiguous(name, repositories, aliases)
+    kinds = {repo: match_kind(name, repo, aliases) for repo in repositories}
+    exact = [repo for repo, kind in kinds.items() if kind == EXACT]
+    return exact or [repo for repo, kind in kinds.items() if kind == SEGMENT]
+
+
+def refuse_ambiguous(name: str, repositories: Iterable[str], aliases: Mapping[str, str]) -> None:
+    found = ambiguity(name, repositories, aliases)
+    if found:
+        raise UsageError(f"image {name!r} is ambiguous: it names {', '.join(found)}; give the full name")
 
 
 def short_name(repository: str) -> str:

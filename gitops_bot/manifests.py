@@ -6,130 +6,42 @@ Pure functions over text: no git, no file writes. A `Site` is one scalar's span 
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from dataclasses import dataclass
 
 import yaml
 
 from gitops_bot.errors import ManifestError
+from gitops_bot.filenames import is_kustomization
 from gitops_bot.images import ImageString, Version
-from gitops_bot.yamlnodes import Path, compose_all, dig, get, scalar, walk_scalars
+from gitops_bot.markers import MARKER, marker_refs
+from gitops_bot.sites import BOM, ImageRef, Manifest, Site
+from gitops_bot.yamlnodes import Path, dig, get, scalar
 
-BOM = "\ufeff"
-MARKER = "$imagepolicy"
-_MARKER_RE = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"[^\"]*\"\s*\})")
-_KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+__all__ = ["BOM", "MARKER", "ImageRef", "Manifest", "Site", "find_refs"]
 _WORKLOAD_LISTS = ("containers", "initContainers", "ephemeralContainers")
-
-
-@dataclass(frozen=True)
-class Site:
-    """One scalar of a file: where it is in the (BOM-less) text, how it is quoted, what it says."""
-
-    path: Path
-    doc: int
-    start: int
-    end: int
-    line: int
-    style: str | None  # None (plain), "'" or '"'
-    value: str
-
-    @classmethod
-    def from_node(cls, node: yaml.ScalarNode, path: Path, doc: int) -> Site:
-        return cls(
-            path=path,
-            doc=doc,
-            start=node.start_mark.index,
-            end=node.end_mark.index,
-            line=node.start_mark.line + 1,
-            style=node.style,
-            value=str(node.value),
-        )
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """An image reference found in a manifest.
-
-    form: "values" (a {repository, tag} mapping), "string" (a whole `repo:tag` scalar),
-    "kustomize" (an images: entry) or "marker-tag" (a `$imagepolicy …:tag` setter).
-    """
-
-    file: str
-    kind: str
-    name: str
-    repository: str
-    version: Version
-    form: str
-    string_site: Site | None = None
-    tag_site: Site | None = None
-    digest_site: Site | None = None
-    policy: str | None = None
-    policy_only: bool = False  # a bare `:tag` marker: its repository is unknown
-    alt_repository: str | None = None  # kustomize: the `name` an entry rewrites
-
-    @property
-    def key(self) -> tuple[str, str, str, Path]:
-        """Identifies the reference across commits: file, object and the path of its scalar."""
-        site = self.string_site or self.tag_site or self.digest_site
-        assert site is not None
-        return (self.file, self.kind, self.name, site.path)
-
-    @property
-    def line(self) -> int:
-        site = self.string_site or self.tag_site or self.digest_site
-        assert site is not None
-        return site.line
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """One YAML file: its decoded text (BOM removed), how to encode it back, and its documents."""
-
-    path: str
-    text: str
-    bom: bool
-    docs: tuple[yaml.Node, ...]
-
-    @classmethod
-    def parse(cls, path: str, data: bytes) -> Manifest:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            line = data[: err.start].count(b"\n") + 1
-            raise ManifestError(f"{path}:{line}: not UTF-8 text") from None
-        bom = text.startswith(BOM)
-        if bom:
-            text = text[1:]
-        return cls(path, text, bom, tuple(compose_all(text, path)))
-
-    def encode(self, text: str) -> bytes:
-        return ((BOM if self.bom else "") + text).encode("utf-8")
 
 
 def find_refs(manifest: Manifest) -> list[ImageRef]:
     """Every image reference of a file, each scalar counted once."""
     refs: list[ImageRef] = []
-    basename = PurePosixPath(manifest.path).name
+    kustomization = is_kustomization(manifest.path)
     for index, doc in enumerate(manifest.docs):
         api = scalar(get(doc, "apiVersion")) or ""
         kind = scalar(get(doc, "kind")) or ""
         name = scalar(dig(doc, "metadata", "name")) or ""
-        ctx = _Ctx(manifest.path, kind, name, index)
+        ctx = _Ctx(manifest.path, kind, name, index, manifest.text)
         if api.startswith("helm.toolkit.fluxcd.io/") and kind == "HelmRelease":
             values = dig(doc, "spec", "values")
             if values is not None:
                 _values_refs(ctx, values, ("spec", "values"), refs)
-        elif api.startswith("kustomize.config.k8s.io/") or (not kind and basename in _KUSTOMIZE_FILES):
+        elif api.startswith("kustomize.config.k8s.io/") or (not kind and kustomization):
             _kustomize_refs(ctx._replace_kind("Kustomization"), get(doc, "images"), ("images",), refs)
         elif api.startswith("kustomize.toolkit.fluxcd.io/") and kind == "Kustomization":
             _kustomize_refs(ctx, dig(doc, "spec", "images"), ("spec", "images"), refs)
         else:
             _workload_refs(ctx, doc, (), refs)
     if MARKER in manifest.text:
-        refs = _marker_refs(manifest, refs)
+        refs = marker_refs(manifest, refs)
     return refs
 
 
@@ -139,13 +51,14 @@ class _Ctx:
     kind: str
     name: str
     doc: int
+    text: str
 
     def _replace_kind(self, kind: str) -> _Ctx:
-        return _Ctx(self.file, self.kind or kind, self.name, self.doc)
+        return _Ctx(self.file, self.kind or kind, self.name, self.doc, self.text)
 
     def site(self, node: yaml.Node | None, path: Path) -> Site | None:
         if isinstance(node, yaml.ScalarNode):
-            return Site.from_node(node, path, self.doc)
+            return Site.from_node(node, path, self.doc, self.text)
         return None
 
 
@@ -182,11 +95,13 @@ def _values_refs(ctx: _Ctx, node: yaml.Node, path: Path, out: list[ImageRef]) ->
         registry = scalar(get(node, "registry"))
         digest_node = get(node, "digest")
         full = f"{registry.rstrip('/')}/{repository}" if registry else repository
+        version = Version.from_tag_text(str(tag_node.value), scalar(digest_node) or None)
+        inline = version.digest is not None and version.digest != (scalar(digest_node) or None)
         out.append(ImageRef(
             file=ctx.file, kind=ctx.kind, name=ctx.name, repository=full,
-            version=Version(str(tag_node.value) or None, scalar(digest_node) or None), form="values",
+            version=version, form="values", inline_digest=inline,
             tag_site=ctx.site(tag_node, (*path, "tag")),
-            digest_site=ctx.site(digest_node, (*path, "digest")),
+            digest_site=None if inline else ctx.site(digest_node, (*path, "digest")),
         ))
         return
     for key_node, value in node.value:
@@ -212,8 +127,7 @@ def _kustomize_refs(ctx: _Ctx, images: yaml.Node | None, path: Path, out: list[I
             continue
         new_name = scalar(get(entry, "newName"))
         tag_node, digest_node = get(entry, "newTag"), get(entry, "digest")
-        if not isinstance(tag_node, yaml.ScalarNode) and not isinstance(digest_node, yaml.ScalarNode):
-            continue  # a rename only: no tag or digest here to set
+        insert_at, prefix = _insertion_point(ctx, entry, (*path, i))
         out.append(ImageRef(
             file=ctx.file, kind=ctx.kind, name=ctx.name, repository=new_name or name,
             version=Version(
@@ -224,7 +138,31 @@ def _kustomize_refs(ctx: _Ctx, images: yaml.Node | None, path: Path, out: list[I
             tag_site=ctx.site(tag_node, (*path, i, "newTag")),
             digest_site=ctx.site(digest_node, (*path, i, "digest")),
             alt_repository=name if new_name else None,
+            insert_at=insert_at, insert_prefix=prefix,
         ))
+
+
+def _insertion_point(ctx: _Ctx, entry: yaml.Node, path: Path) -> tuple[Site | None, str]:
+    """Where a key missing from a kustomize `images:` entry is inserted, in the entry's own style:
+    a new line at its keys' indentation after its last line (after any comment), or `, key: value`
+    before the `}` of a flow mapping. None for an entry whose last value spans lines."""
+    if not isinstance(entry, yaml.MappingNode) or not entry.value:
+        return None, ""
+    text = ctx.text
+    last_value = entry.value[-1][1]
+    if not isinstance(last_value, yaml.ScalarNode) or last_value.start_mark.line != last_value.end_mark.line:
+        return None, ""
+    if entry.flow_style:
+        point = text.rindex("}", 0, entry.end_mark.index)
+        prefix = ", "
+    else:
+        end = text.find("\n", last_value.end_mark.index)
+        point = len(text) if end < 0 else end - (1 if text[end - 1 : end] == "\r" else 0)
+        newline = "\r\n" if text[point : point + 2] == "\r\n" else "\n"
+        prefix = newline + " " * entry.value[0][0].start_mark.column
+    site = Site(path=path, doc=ctx.doc, start=point, end=point, line=last_value.end_mark.line + 1,
+                style=None, value="")
+    return site, prefix
 
 
 def _workload_refs(ctx: _Ctx, node: yaml.Node, path: Path, out: list[ImageRef]) -> None:
@@ -247,99 +185,3 @@ def _workload_refs(ctx: _Ctx, node: yaml.Node, path: Path, out: list[ImageRef]) 
                     out.append(ref)
         else:
             _workload_refs(ctx, value, (*path, key), out)
-
-
-def _marker_refs(manifest: Manifest, refs: list[ImageRef]) -> list[ImageRef]:
-    """Flux setter markers: `# {"$imagepolicy": "NS:POLICY[:tag|:name]"}` after a scalar on its line."""
-    markers: dict[int, tuple[int, str, str]] = {}  # line -> (column of '#', policy, field)
-    for lineno, line in enumerate(manifest.text.splitlines(), start=1):
-        if MARKER not in line:
-            continue
-        m = _MARKER_RE.search(line)
-        if not m:
-            continue
-        try:
-            setter = json.loads(m.group(1))[MARKER].split(":")
-        except (ValueError, KeyError, AttributeError):
-            continue
-        if len(setter) < 2 or (len(setter) == 3 and setter[2] not in ("tag", "name")) or len(setter) > 3:
-            raise ManifestError(f"{manifest.path}:{lineno}: malformed $imagepolicy marker {m.group(1)}")
-        markers[lineno] = (m.start(), setter[1], setter[2] if len(setter) == 3 else "")
-    if not markers:
-        return refs
-    by_start = {site.start: ref for ref in refs for site in _sites(ref)}
-    consumed: set[int] = set()
-    marked: list[ImageRef] = []
-    names: dict[tuple[int, Path], str] = {}  # the `:name` marker of a mapping gives the repository
-    tags: list[tuple[Site, str, yaml.Node]] = []
-    for end_line, (index, path, node) in _marked_scalars(manifest, markers):
-        _, policy, field = markers[end_line]
-        site = Site.from_node(node, path, index)
-        if field == "name":
-            names[(index, path[:-1])] = site.value
-        elif field == "tag":
-            tags.append((site, policy, node))
-        else:
-            existing = by_start.get(site.start)
-            if existing is not None:
-                consumed.add(id(existing))
-            parsed = ImageString.parse(site.value)
-            if parsed is None:
-                raise ManifestError(
-                    f"{manifest.path}:{site.line}: $imagepolicy marker on a value that is "
-                    f"not an image reference: {site.value!r}"
-                )
-            kind, name = _doc_identity(manifest, index, existing)
-            marked.append(ImageRef(
-                file=manifest.path, kind=kind, name=name, repository=parsed.repository,
-                version=parsed.version, form="string", string_site=site, policy=policy,
-            ))
-    for site, policy, _node in tags:
-        existing = by_start.get(site.start)
-        if existing is not None:
-            consumed.add(id(existing))
-            if existing.form in ("values", "kustomize"):
-                marked.append(replace(existing, policy=policy))
-                continue
-        kind, name = _doc_identity(manifest, site.doc, existing)
-        marked.append(ImageRef(
-            file=manifest.path, kind=kind, name=name,
-            repository=names.get((site.doc, site.path[:-1]), policy),
-            version=Version(site.value or None), form="marker-tag", tag_site=site, policy=policy,
-            policy_only=(site.doc, site.path[:-1]) not in names,
-        ))
-    remaining = [r for r in refs if id(r) not in consumed]
-    return sorted(remaining + marked, key=lambda r: r.line)
-
-
-def _marked_scalars(
-    manifest: Manifest, markers: dict[int, tuple[int, str, str]]
-) -> list[tuple[int, tuple[int, Path, yaml.ScalarNode]]]:
-    """The one single-line scalar that each marker line holds before its `#`."""
-    found: dict[int, dict[int, tuple[int, Path, yaml.ScalarNode]]] = {}  # line -> start -> scalar
-    for index, doc in enumerate(manifest.docs):
-        for path, node in walk_scalars(doc):
-            end_line = node.end_mark.line + 1
-            if end_line not in markers or node.end_mark.column > markers[end_line][0]:
-                continue
-            if node.start_mark.line != node.end_mark.line:
-                continue
-            found.setdefault(end_line, {}).setdefault(node.start_mark.index, (index, path, node))
-    for line, scalars in found.items():
-        if len(scalars) > 1:  # `{repository: x, tag: y} # marker`: which one is meant?
-            raise ManifestError(
-                f"{manifest.path}:{line}: $imagepolicy marker on a line with several values; "
-                f"put the marked value on a line of its own"
-            )
-    return [(line, next(iter(scalars.values()))) for line, scalars in sorted(found.items())]
-
-
-def _doc_identity(manifest: Manifest, index: int, existing: ImageRef | None) -> tuple[str, str]:
-    if existing is not None:
-        return existing.kind, existing.name
-    doc = manifest.docs[index]
-    return scalar(get(doc, "kind")) or "", scalar(dig(doc, "metadata", "name")) or ""
-
-
-def _sites(ref: ImageRef) -> list[Site]:
-    return [s for s in (ref.string_site, ref.tag_site, ref.digest_site) if s is not None]

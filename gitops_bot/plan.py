@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import semver
 
+from gitops_bot.anchored import strip_anchor, unanchor
 from gitops_bot.errors import ManifestError, PolicyError, UsageError
-from gitops_bot.images import ImageString, Version, Wanted, matches
+from gitops_bot.images import EXACT, ImageString, Version, Wanted, display_name, match_kind, matches, refuse_ambiguous
 from gitops_bot.manifests import MARKER, ImageRef, Manifest, find_refs
-from gitops_bot.yamledit import Edit, splice
+from gitops_bot.markers import IMAGE_API, link_policies, policy_images
+from gitops_bot.yamledit import Edit, render, splice
+from gitops_bot.yamlnodes import STR_TAG
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def needles(wanted: Iterable[Wanted], aliases: Mapping[str, str]) -> tuple[bytes
     A match by repository, last segment or alias implies the last path segment of the name (or of
     its alias) in the text; a match by marker implies a marker. See `_ref_matches`.
     """
-    out = {MARKER.encode()}
+    out = {MARKER.encode(), IMAGE_API.encode()}
     for want in wanted:
         for name in (want.name, aliases.get(want.name)):
             if name:
@@ -78,22 +81,27 @@ def needles(wanted: Iterable[Wanted], aliases: Mapping[str, str]) -> tuple[bytes
 
 
 def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:
-    return [ref for m in manifests for ref in find_refs(m)]
+    """Every image reference of the files; a setter marker of a policy the files define also
+    names that policy's image."""
+    manifests = list(manifests)
+    refs = [ref for m in manifests for ref in find_refs(m)]
+    images = policy_images(manifests)
+    return link_policies(refs, images) if images else refs
 
 
 def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Rules) -> Plan:
     """Match each wanted image against the references and produce the edits of every file."""
-    {m.path: m for m in manifests}
     refs = environment_refs(manifests)
-    edits: dict[str, dict[int, Edit]] = {}
+    by_file = {m.path: m for m in manifests}
+    edits: dict[str, dict[Hashable, Edit]] = {}
     changes: list[Change] = []
     skipped: list[Skip] = []
     claimed: dict[tuple[str, int], Wanted] = {}  # (file, scalar offset): a YAML alias repeats a node
     for want in wanted:
-        hits = [r for r in refs if _ref_matches(want.name, r, rules.aliases)]
+        hits = select(want.name, refs, rules.aliases)
         # A Flux image policy moves all its setters together: no half-updated policy.
-        policies = {r.policy for r in hits if r.policy}
-        hits += [r for r in refs if r.policy in policies and r not in hits]
+        policies = {(r.policy_namespace, r.policy) for r in hits if r.policy}
+        hits += [r for r in refs if r.policy and (r.policy_namespace, r.policy) in policies and r not in hits]
         if not hits:
             if not rules.allow_missing:
                 raise UsageError(f"image {want.name!r} matches no image reference in the environment")
@@ -105,8 +113,7 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
                 skipped.append(Skip(repo, f"held: {_held(_first(hits, repo), rules)}"))
             hits = [r for r in hits if r.repository not in held]
         for ref in hits:
-            site = ref.string_site or ref.tag_site or ref.digest_site
-            assert site is not None
+            site = ref.first_site
             other = claimed.get((ref.file, site.start))
             claimed[(ref.file, site.start)] = want
             if other is not None:
@@ -119,9 +126,10 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
             new_version, ref_edits = _ref_edits(ref, want.version)
             if new_version == ref.version or not ref_edits:
                 continue
+            ref_edits = [unanchor(e, by_file[ref.file], refs) for e in ref_edits]
             _check_policy(ref, new_version, rules)
             for edit in ref_edits:
-                edits.setdefault(ref.file, {})[edit.site.start] = edit
+                edits.setdefault(ref.file, {})[(edit.site.start, edit.site.path)] = edit
             line = min(e.site.line for e in ref_edits)  # where the change is (a digest may be below its tag)
             changes.append(Change(
                 ref.file, line, ref.kind, ref.name, ref.repository, str(ref.version), str(new_version)
@@ -129,15 +137,39 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
     return Plan(tuple(changes), tuple(skipped), apply_edits(manifests, edits))
 
 
-def _ref_matches(name: str, ref: ImageRef, aliases: Mapping[str, str]) -> bool:
-    """CONTRACT §3: markers by POLICY; other references by repository, last segment or alias."""
-    if ref.policy is not None and ref.policy == name:
-        return True
-    if ref.policy_only:
-        return False
-    if matches(name, ref.repository, aliases):
-        return True
-    return ref.alt_repository is not None and matches(name, ref.alt_repository, aliases)
+def select(name: str, refs: Sequence[ImageRef], aliases: Mapping[str, str]) -> list[ImageRef]:
+    """The references an image NAME designates (CONTRACT §3), or UsageError when it is ambiguous.
+
+    `NAMESPACE:POLICY` selects the setter markers of that policy; a bare POLICY naming policies of
+    two namespaces is refused. Otherwise a full name or an alias selects exactly what it names; a
+    last path segment selects its repository, unless it names two different ones.
+    """
+    namespace, sep, policy = name.partition(":") if "/" not in name else ("", "", "")
+    if sep:
+        return [r for r in refs if r.policy == policy and r.policy_namespace == namespace]
+    namespaces = sorted({r.policy_namespace or "" for r in refs if r.policy == name})
+    if len(namespaces) > 1:
+        raise UsageError(f"image {name!r} is ambiguous: policies {', '.join(f'{n}:{name}' for n in namespaces)} "
+                         f"have that name; give NAMESPACE:POLICY")
+    by_policy = [r for r in refs if r.policy is not None and r.policy == name]
+    matched = [(r, *found) for r in refs if not r.policy_only and (found := _match(name, r, aliases))]
+    exact = any(kind == EXACT for _r, kind, _repo in matched)
+    if not exact:  # one repository per reference: a kustomize rename is one image
+        refuse_ambiguous(name, {repo for _r, _kind, repo in matched}, aliases)
+    hits = [r for r, kind, _repo in matched if kind == EXACT or not exact]
+    return hits + [r for r in by_policy if r not in hits]
+
+
+def _match(name: str, ref: ImageRef, aliases: Mapping[str, str]) -> tuple[str, str] | None:
+    """How NAME designates the reference (its repository, or the name a kustomize entry rewrites)."""
+    found = None
+    for repo in (ref.repository, ref.alt_repository):
+        kind = match_kind(name, repo, aliases) if repo else None
+        if kind == EXACT:
+            return kind, repo  # type: ignore[return-value]
+        if kind is not None and found is None:
+            found = (kind, repo)
+    return found  # type: ignore[return-value]
 
 
 def _held(ref: ImageRef, rules: Rules) -> str | None:
@@ -154,6 +186,14 @@ def _first(refs: list[ImageRef], repository: str) -> ImageRef:
 def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
     """The version this reference ends at, and the scalar edits that get it there."""
     where = f"{ref.file}:{ref.line}"
+    if ref.form != "string" and ref.tag_site is not None and (
+        ref.inline_digest or (ref.digest_site is None and ref.insert_at is None and wanted.digest is not None)
+    ):  # the digest is (or is to be) written inline: `tag: TAG@sha256:D` (CONTRACT §4)
+        tag = wanted.tag if wanted.tag is not None else ref.version.tag
+        if not tag:
+            raise ManifestError(f"{where}: {ref.repository} has no tag to pin {wanted.digest} to")
+        new = Version(tag, wanted.digest)
+        return new, [Edit(ref.tag_site, str(new))] if str(new) != ref.tag_site.value else []
     if ref.form == "string":
         assert ref.string_site is not None
         # a digest alone pins the image and keeps the tag for readers, as in a values mapping
@@ -163,18 +203,30 @@ def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
     out: list[Edit] = []
     tag = ref.version.tag
     if wanted.tag is not None:
-        if ref.tag_site is None:
-            raise ManifestError(f"{where}: {ref.repository} has no tag field to set")
         tag = wanted.tag
-        if ref.tag_site.value != tag:
-            out.append(Edit(ref.tag_site, tag))
+        if ref.tag_site is not None:
+            if ref.tag_site.value != tag:
+                out.append(Edit(ref.tag_site, tag))
+        elif ref.insert_at is not None:
+            out.append(_insertion(ref, "newTag", tag))
+        else:
+            raise ManifestError(f"{where}: {ref.repository} has no tag field to set")
     digest = wanted.digest
     if ref.digest_site is not None:
         if (ref.digest_site.value or None) != digest:
             out.append(Edit(ref.digest_site, digest or ""))
+    elif digest is not None and ref.insert_at is not None:
+        out.append(_insertion(ref, "digest", digest))
     elif digest is not None:
         raise ManifestError(f"{where}: {ref.repository} has no digest field to pin {digest}")
     return Version(tag, digest), out
+
+
+def _insertion(ref: ImageRef, key: str, value: str) -> Edit:
+    """A key missing from a kustomize `images:` entry, in the entry's indentation and style."""
+    assert ref.insert_at is not None
+    site = replace(ref.insert_at, path=(*ref.insert_at.path, key))
+    return Edit(site, value, raw=f"{ref.insert_prefix}{key}: {render(value, None)}", insert=True)
 
 
 def _semver(tag: str | None) -> semver.Version | None:
@@ -200,38 +252,77 @@ def _check_policy(ref: ImageRef, new: Version, rules: Rules) -> None:
         )
 
 
-def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef]) -> Plan:
-    """Set every current reference to the version it has in `target` (another commit's references).
+def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef],
+                      target_name: str = "the target commit") -> Plan:
+    """Set every current reference to the version it has in `target` (another commit's references),
+    restoring the old scalar's exact text where it can (`tag: 16` comes back as `tag: 16`).
 
     References are paired by where they live (file, object, path); one that moved is paired by its
-    image repository when that repository had a single version in `target`.
+    image repository when that repository had a single version in `target`. An image that `target`
+    does not have is left alone and reported as skipped.
     """
-    {m.path: m for m in manifests}
     by_key = {ref.key: ref for ref in target}
-    by_repo: dict[str, set[Version]] = {}
+    by_repo: dict[str, dict[Version, ImageRef]] = {}
     for ref in target:
-        by_repo.setdefault(ref.repository, set()).add(ref.version)
-    edits: dict[str, dict[int, Edit]] = {}
+        by_repo.setdefault(display_name(ref.repository), {}).setdefault(ref.version, ref)
+    edits: dict[str, dict[Hashable, Edit]] = {}
     changes: list[Change] = []
-    for ref in environment_refs(manifests):
-        old = by_key.get(ref.key)
-        if old is not None and old.repository == ref.repository:
-            version = old.version
-        elif len(by_repo.get(ref.repository, ())) == 1:
-            version = next(iter(by_repo[ref.repository]))
-        else:
+    skipped: dict[str, Skip] = {}
+    by_file = {m.path: m for m in manifests}
+    current = environment_refs(manifests)
+    seen: set[tuple[str, int]] = set()  # a node repeated through an alias is restored once
+    for ref in current:
+        if (ref.file, ref.first_site.start) in seen:
             continue
-        new_version, ref_edits = _ref_edits(ref, version)
+        seen.add((ref.file, ref.first_site.start))
+        old = by_key.get(ref.key)
+        versions = by_repo.get(display_name(ref.repository), {})
+        if old is None or display_name(old.repository) != display_name(ref.repository):
+            if len(versions) != 1:
+                if not versions:
+                    name = display_name(ref.repository)
+                    skipped.setdefault(name, Skip(name, f"not in the environment at {target_name}: "
+                                                        f"left at {ref.version}"))
+                continue
+            old = next(iter(versions.values()))
+        new_version, ref_edits = _ref_edits(ref, old.version)
         if new_version == ref.version or not ref_edits:
             continue
         for edit in ref_edits:
-            edits.setdefault(ref.file, {})[edit.site.start] = edit
+            edit = unanchor(_as_written(edit, old), by_file[ref.file], current)
+            edits.setdefault(ref.file, {})[(edit.site.start, edit.site.path)] = edit
         changes.append(Change(ref.file, min(e.site.line for e in ref_edits), ref.kind, ref.name,
                               ref.repository, str(ref.version), str(new_version)))
-    return Plan(tuple(changes), (), apply_edits(manifests, edits))
+    return Plan(tuple(changes), tuple(skipped.values()), apply_edits(manifests, edits))
 
 
-def apply_edits(manifests: Sequence[Manifest], edits: Mapping[str, Mapping[int, Edit]]) -> dict[str, bytes]:
-    """The new bytes of every file with edits (each splice verified by re-parsing)."""
+def _as_written(edit: Edit, old: ImageRef) -> Edit:
+    """The edit that writes back the old scalar's own text, when it held the value being restored."""
+    if edit.insert:
+        return edit
+    for site in (old.string_site, old.tag_site, old.digest_site):
+        if site is not None and site.value == edit.value and site.source and "\n" not in site.source:
+            return replace(edit, raw=strip_anchor(site.source), tag=site.yaml_tag)
+    return edit
+
+
+def apply_edits(manifests: Sequence[Manifest], edits: Mapping[str, Mapping[Any, Edit]]) -> dict[str, bytes]:
+    """The new bytes of every file with edits (each splice verified by re-parsing).
+
+    An old scalar's text that would not read back as the value here (a plain `1.10` that must stay
+    a string in this place) is written as a new value instead, quoted as needed.
+    """
     by_file = {m.path: m for m in manifests}
-    return {path: by_file[path].encode(splice(by_file[path], list(e.values()))) for path, e in edits.items() if e}
+    out: dict[str, bytes] = {}
+    for path, file_edits in edits.items():
+        if not file_edits:
+            continue
+        try:
+            text = splice(by_file[path], list(file_edits.values()))
+        except ManifestError:
+            if not any(e.raw is not None for e in file_edits.values()):
+                raise
+            text = splice(by_file[path], [e if e.insert else replace(e, raw=None, tag=STR_TAG)
+                                          for e in file_edits.values()])
+        out[path] = by_file[path].encode(text)
+    return out

@@ -10,7 +10,7 @@ from gitops_bot.config import PullRequestOverrides
 from gitops_bot.deliver import Proposal, deliver, planned
 from gitops_bot.errors import UsageError
 from gitops_bot.holds import read_holds
-from gitops_bot.images import Version, Wanted, matches
+from gitops_bot.images import Version, Wanted, display_name, select_repositories
 from gitops_bot.message import PROMOTED_TRAILER, compose, subject_for
 from gitops_bot.plan import Rules, Skip, environment_refs, make_plan, needles
 from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
@@ -38,17 +38,20 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
     env, head = session.environment(EnvRequest(request.target))
     source, source_head = session.other_environment(request.source)
     source_refs = environment_refs(session.manifests(source, source_head))
-    target_repos = {r.repository for r in environment_refs(session.manifests(env, head))}
-    by_repo: dict[str, set[Version]] = {}
+    target_repos = {display_name(r.repository) for r in environment_refs(session.manifests(env, head))}
+    by_repo: dict[str, set[Version]] = {}  # one key per image, however it is spelled
     for ref in source_refs:
-        by_repo.setdefault(ref.repository, set()).add(ref.version)
+        by_repo.setdefault(display_name(ref.repository), set()).add(ref.version)
     aliases = dict(session.config.images)
     selected = [repo for repo in by_repo if repo in target_repos]
+    chosen: set[str] = set()
     for name in request.images:
-        if not any(matches(name, repo, aliases) for repo in by_repo):
+        named = select_repositories(name, by_repo, aliases)
+        if not named:
             raise UsageError(f"image {name!r} matches no image reference in {source.name}")
+        chosen.update(named)
     if request.images:
-        selected = [r for r in selected if any(matches(n, r, aliases) for n in request.images)]
+        selected = [r for r in selected if r in chosen]
     ambiguous = [Skip(r, f"several versions in {source.name}: "
                       f"{', '.join(sorted(str(v) for v in by_repo[r]))}")
                  for r in selected if len(by_repo[r]) > 1]
@@ -103,5 +106,5 @@ def status(session: Session, names: Sequence[str]) -> Board:
         refs = environment_refs(session.manifests(env, head))
         envs[name] = versions(refs)
         for ref in refs:
-            where.setdefault((name, ref.repository), f"{ref.kind}/{ref.name} ({ref.file}:{ref.line})")
+            where.setdefault((name, display_name(ref.repository)), f"{ref.kind}/{ref.name} ({ref.file}:{ref.line})")
     return Board(envs, where)

@@ -57,10 +57,11 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         if not oldest.parents:
             raise UsageError(f"cannot go back {request.steps} deploys: {oldest.sha[:12]} has no parent")
         target = oldest.parents[0]
-    target_refs = history.refs_at(target)
 
     def build(base: str) -> Proposal:
-        plan = make_restore_plan(session.manifests(env, base), target_refs)
+        manifests = session.manifests(env, base)
+        target_refs = history.refs_like(target, base, environment_refs(manifests))
+        plan = make_restore_plan(manifests, target_refs, target[:12])
         if plan.changed and request.hold:
             old = session.ws.read_file(base, HOLDS_FILE)
             when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -20,7 +20,7 @@ from gitops_bot.errors import ConfigError, UsageError
 from gitops_bot.manifests import Manifest
 from gitops_bot.signing import signing
 from gitops_bot.timebudget import DEFAULT_TIMEOUT, TimeBudget
-from gitops_bot.workspace import Workspace, remote_url
+from gitops_bot.workspace import RepoFile, Workspace, remote_url
 from gitops_bot.yamlnodes import check_syntax
 
 log = logging.getLogger("gitops_bot")
@@ -197,6 +197,14 @@ class Session:
     def checkout(self, env: Environment, commit: str) -> None:
         self.ws.checkout(commit, env.branch, [env.path, BOT_DIR])
 
+    def files(self, env: Environment, commit: str) -> list[RepoFile]:
+        """The environment's YAML files at `commit`; exit 2 when its path does not exist there."""
+        files = self.ws.read_files(commit, env.path)
+        if not files and self.ws.read_file(commit, env.path) is None:
+            raise UsageError(f"environment {env.name}: path {env.path!r} does not exist on branch "
+                             f"{env.branch!r}")
+        return files
+
     def manifests(self, env: Environment, commit: str,
                   needles: Sequence[bytes] | None = None) -> list[Manifest]:
         """The environment's YAML files at `commit`, parsed.
@@ -204,10 +212,7 @@ class Session:
         With `needles`, a file that contains none of them cannot hold what the command looks for:
         it is only checked to be well-formed YAML (a malformed file still stops the run), not parsed.
         """
-        files = self.ws.read_files(commit, env.path)
-        if not files and self.ws.read_file(commit, env.path) is None:
-            raise UsageError(f"environment {env.name}: path {env.path!r} does not exist on branch "
-                             f"{env.branch!r}")
+        files = self.files(env, commit)
         out = []
         for f in files:
             if needles is None or any(n in f.data for n in needles):

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitError, PushRejected, UsageError
+from gitops_bot.filenames import is_manifest_file
 from gitops_bot.git import Git, GitResult
 from gitops_bot.gitlocks import clear_stale_locks
 from gitops_bot.signing import NO_SIGNING, Signing
@@ -30,7 +31,6 @@ _RACE = re.compile(r"non-fast-forward|fetch first|stale info|cannot lock ref|fai
 # ... unless a hook or branch protection said no: that is a refusal, never retried.
 _REFUSED = re.compile(r"hook declined|protected branch|rule violation|declined", re.IGNORECASE)
 _PROGRESS = re.compile(r"(Enumerating|Counting|Compressing|Writing|Total|Resolving)\b")
-_YAML = (".yaml", ".yml")
 
 
 WORKDIR_MARKER = "gitops-bot.workdir"  # set in clones the bot makes; only those are reused
@@ -200,7 +200,8 @@ class Workspace:
         return self.git.out("rev-parse", "--is-shallow-repository") == "true"
 
     # -- reading ---------------------------------------------------------------------------------
-    def read_files(self, commit: str, path: str, suffixes: tuple[str, ...] = _YAML) -> list[RepoFile]:
+    def read_files(self, commit: str, path: str,
+                   wanted_name: Callable[[str], bool] = is_manifest_file) -> list[RepoFile]:
         """The files under `path` at `commit`, read from git objects (missing blobs fetched in one go).
 
         Symbolic links are followed only to files inside `path`; others are never read.
@@ -213,22 +214,22 @@ class Workspace:
             entries[name] = (mode, sha)
         wanted: dict[str, str] = {}
         for name, (mode, sha) in sorted(entries.items()):
-            if not name.endswith(suffixes):
-                if mode == "120000":
-                    log.warning("skipping %s: symbolic links to folders are not followed", name)
-                continue
             if mode == "120000":
-                target = self._link_target(name, sha, path)
-                if target is None or target not in entries or entries[target][0] == "120000":
-                    log.warning("skipping %s: symbolic link that leaves %s", name, path)
+                target = self._follow_link(name, sha, path, entries, wanted_name)
+                if target is None:
                     continue
                 name, sha = target, entries[target][1]
-            elif mode not in ("100644", "100755"):
+            elif mode not in ("100644", "100755") or not wanted_name(name):
                 continue
             wanted[name] = sha
         tree = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False).stdout.strip()
         blobs = self.read_blobs(list(wanted.values()), tree or None)
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
+
+    def paths(self, commit: str) -> list[str]:
+        """Every file path of the repository at `commit` (from its trees: no blob is fetched)."""
+        return list(filter(None, self.git.out("ls-tree", "-r", "-z", "--name-only", "--full-tree",
+                                              commit).split("\0")))
 
     def read_file(self, commit: str, path: str) -> bytes | None:
         result = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False)
@@ -236,14 +237,29 @@ class Workspace:
             return None
         return self.read_blobs([result.stdout.strip()])[result.stdout.strip()]
 
-    def _link_target(self, name: str, sha: str, path: str) -> str | None:
-        target = self.read_blobs([sha])[sha].decode("utf-8", "replace")
-        resolved = os.path.normpath(str(PurePosixPath(name).parent / target))
-        if target.startswith("/") or resolved.startswith("..") or not (
-            resolved == path or resolved.startswith(path.rstrip("/") + "/")
-        ):
-            return None
-        return resolved
+    def _follow_link(self, name: str, sha: str, path: str, entries: Mapping[str, tuple[str, str]],
+                     wanted_name: Callable[[str], bool]) -> str | None:
+        """The file a symbolic link inside `path` leads to, if it is to be read; else None, with a
+        warning that says why when the link could have been a manifest."""
+        text = self.read_blobs([sha])[sha].decode("utf-8", "replace")
+        resolved = os.path.normpath(str(PurePosixPath(name).parent / text))
+        is_folder = any(e.startswith(resolved + "/") for e in entries)
+        if not wanted_name(name) and not is_folder:
+            return None  # not a manifest by its name, nor a folder that may hold some
+        if text.startswith("/") or resolved == ".." or resolved.startswith("../"):
+            problem = f"symbolic link to {text} leaves the repository"
+        elif not (resolved == path or resolved.startswith(path.rstrip("/") + "/")):
+            problem = f"symbolic link to {text} points outside {path}"
+        elif is_folder:
+            problem = f"symbolic link to the folder {text}: links to folders are not followed"
+        elif resolved not in entries:
+            problem = f"dangling symbolic link: {text} does not exist"
+        elif entries[resolved][0] == "120000":
+            problem = f"symbolic link to another link ({text}): not followed"
+        else:
+            return resolved
+        log.warning("skipping %s: %s", name, problem)
+        return None
 
     def read_blobs(self, shas: list[str], tree: str | None = None) -> dict[str, bytes]:
         """The contents of blobs. Those of `tree` that the partial clone lacks are fetched in one
@@ -255,6 +271,19 @@ class Workspace:
             self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
                          "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
                          "--", "origin", *missing, network=True)
+        return self._cat(shas)
+
+    def read_blobs_batched(self, shas: list[str]) -> dict[str, bytes]:
+        """The contents of blobs that the partial clone may lack, fetched in one request (rather
+        than one promisor round-trip each) and read in one `cat-file --batch`."""
+        if not shas:
+            return {}
+        result = self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
+                              "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+                              "--stdin", "origin", stdin="\n".join(sorted(set(shas))) + "\n",
+                              network=True, check=False)
+        if result.returncode != 0:  # a server that refuses wants by id: git fetches each on demand
+            log.info("batched blob fetch refused (%s); reading blobs one by one", result.stderr.strip()[:200])
         return self._cat(shas)
 
     def _missing_in(self, tree: str) -> set[str]:

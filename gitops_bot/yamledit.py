@@ -44,11 +44,15 @@ _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?")
 
 @dataclass(frozen=True)
 class Edit:
-    """Set one scalar. `tag` other than str (bool, int) writes a plain YAML literal of that type."""
+    """Set one scalar. `tag` other than str (bool, int) writes a plain YAML literal of that type;
+    `raw` is the exact source text to write (a restored old scalar), which must read as `value`."""
 
     site: Site
     value: str
     tag: str = STR_TAG
+    raw: str | None = None
+    insert: bool = False  # `raw` is a new key and value, inserted at the (empty) site
+    also: tuple[Path, ...] = ()  # other paths that show this scalar (the aliases of an anchored one)
 
 
 def needs_quotes(value: str) -> bool:
@@ -94,8 +98,15 @@ def splice(manifest: Manifest, edits: Sequence[Edit]) -> str:
         if cur.site.end > prev.site.start:
             raise ManifestError(f"{manifest.path}:{cur.site.line}: overlapping edits")
     for edit in ordered:
+        if edit.insert:
+            assert edit.raw is not None
+            text = text[: edit.site.start] + edit.raw + text[edit.site.end :]
+            continue
         _check_spliceable(manifest, edit.site)
-        new = render(edit.value, edit.site.style) if edit.tag == STR_TAG else edit.value
+        if edit.raw is not None:
+            new = edit.raw
+        else:
+            new = render(edit.value, edit.site.style) if edit.tag == STR_TAG else edit.value
         start, end = edit.site.start, edit.site.end
         if start == end:  # an empty value (`tag:`): its mark sits right after the `:`
             if text[start : start + 1] in (" ", "\t"):
@@ -126,7 +137,8 @@ def verify(manifest: Manifest, new_text: str, edits: Sequence[Edit]) -> None:
     before, after = _scalars(manifest.docs), _scalars(after_docs)
     expected = dict(before)
     for edit in edits:
-        expected[(edit.site.doc, edit.site.path)] = (edit.tag, edit.value)
+        for path in (edit.site.path, *edit.also):
+            expected[(edit.site.doc, path)] = (edit.tag, edit.value)
     if after != expected:
         bad = sorted(
             {k for k in expected.keys() | after.keys() if expected.get(k) != after.get(k)}, key=str

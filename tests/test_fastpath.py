@@ -27,7 +27,7 @@ ALL_FILES = sorted(EDITOR.glob("*.yaml")) + TREE_FILES
 def test_needles_cover_names_aliases_and_markers() -> None:
     wanted = [Wanted.parse("api=1", None), Wanted.parse("docker.io/bitnami/redis=7", None)]
     assert set(needles(wanted, {"api": "ghcr.io/kai-platform/kai-api-server"})) == {
-        b"$imagepolicy", b"api", b"kai-api-server", b"redis"}
+        b"$imagepolicy", b"image.toolkit.fluxcd.io", b"api", b"kai-api-server", b"redis"}  # policies too
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['file']}[{' '.join(c['bump'])}]")

@@ -161,13 +161,14 @@ def test_a_kustomization_without_apiversion_is_recognised_only_by_its_file_name(
 
 
 def test_marker_on_a_value_that_is_not_a_reference_is_refused_with_its_line() -> None:
-    text = b'a: 1\nb: just-text # {"$imagepolicy": "flux-system:api"}\n'
+    # (a bare `just-text` is a reference without a tag: a whole-reference setter may hold one)
+    text = b'a: 1\nb: Just Text # {"$imagepolicy": "flux-system:api"}\n'
     with pytest.raises(ManifestError, match=r"^f\.yaml:2: \$imagepolicy marker on a value"):
         find_refs(Manifest.parse("f.yaml", text))
 
 
 def test_malformed_marker_is_refused_with_its_line() -> None:
-    text = b'a: 1\nb: 2\nc: kai/api:v1 # {"$imagepolicy": "flux-system:api:digest"}\n'
+    text = b'a: 1\nb: 2\nc: kai/api:v1 # {"$imagepolicy": "flux-system:api:sha"}\n'
     with pytest.raises(ManifestError, match=r"^f\.yaml:3: malformed \$imagepolicy marker"):
         find_refs(Manifest.parse("f.yaml", text))
 

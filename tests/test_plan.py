@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gitops_bot.config import Config
-from gitops_bot.errors import ManifestError, PolicyError, UsageError, exit_code_for
+from gitops_bot.errors import PolicyError, UsageError, exit_code_for
 from gitops_bot.images import Wanted
 from gitops_bot.manifests import Manifest
 from gitops_bot.plan import Change, Plan, Rules, Skip, make_plan
@@ -159,8 +159,11 @@ def test_digest_pinning() -> None:
     path = f"{STAGING}/releases/coordinator.yaml"
     pinned = f"kai-coordinator:1a2b3c4@{DIGEST}".encode()  # the digest pins, the tag stays for readers
     assert result.files[path] == original(path).replace(b"kai-coordinator:1a2b3c4", pinned)
-    with pytest.raises(ManifestError, match=r"releases/api-server\.yaml:21: .* has no digest field"):
-        plan(f"kai-api-server@{DIGEST}")
+    # a values mapping without a digest key gets the digest inline in its tag (CONTRACT §4)
+    path = f"{STAGING}/releases/api-server.yaml"
+    inline = plan(f"kai-api-server@{DIGEST}")
+    assert inline.files[path] == original(path).replace(b"tag: 1a2b3c4 ", f"tag: 1a2b3c4@{DIGEST} ".encode())
+    assert [(c.line, c.old, c.new) for c in inline.changes] == [(21, "1a2b3c4", f"1a2b3c4@{DIGEST}")]
 
 
 def test_production_is_planned_from_its_own_tree() -> None:

@@ -265,3 +265,40 @@ def test_token_comes_only_from_the_two_variables() -> None:
     assert Credentials.from_env(both) == Credentials("a", "GITOPS_BOT_TOKEN")
     assert Credentials.from_env({"GITHUB_TOKEN": "b"}) == Credentials("b", "GITHUB_TOKEN")
     assert Credentials.from_env({"GH_TOKEN": "c", "GITOPS_BOT_TOKEN": "  "}) == Credentials(None)
+
+
+# -- symbolic links -----------------------------------------------------------------------------------
+
+def test_symbolic_link_warnings_say_what_happened(remote: Remote, caplog: pytest.LogCaptureFixture) -> None:
+    import os
+
+    scratch = remote.scratch
+    git("fetch", "-q", "origin", "staging", cwd=scratch)
+    git("checkout", "-q", "-B", "staging", "FETCH_HEAD", cwd=scratch)
+    releases = scratch / STAGING / "releases"
+    links = {
+        "copy.yaml": "api-server.yaml",  # a link to a file inside the path: read
+        "folder.yaml": "../sources",
+        "more": "../sources",
+        "dangling.yaml": "nope.yaml",
+        "outside.yaml": "../../production/releases/api-server.yaml",
+        "escape.yaml": "../../../../../../etc/hostname",
+        "settings": "api-server.yaml",  # not a manifest by its name: ignored quietly
+    }
+    for name, target in links.items():
+        os.symlink(target, releases / name)
+    git("add", "-A", cwd=scratch)
+    git("commit", "-q", "-m", "links", cwd=scratch)
+    git("push", "-q", "origin", "HEAD:refs/heads/staging", cwd=scratch)
+    with open_ws(remote) as ws, caplog.at_level("WARNING", logger="gitops_bot.workspace"):
+        files = ws.read_files(ws.fetch("staging"), STAGING)
+    where = f"{STAGING}/releases"
+    assert sorted(r.getMessage() for r in caplog.records) == sorted([
+        f"skipping {where}/dangling.yaml: dangling symbolic link: nope.yaml does not exist",
+        f"skipping {where}/escape.yaml: symbolic link to ../../../../../../etc/hostname leaves the repository",
+        f"skipping {where}/folder.yaml: symbolic link to the folder ../sources: links to folders are not followed",
+        f"skipping {where}/more: symbolic link to the folder ../sources: links to folders are not followed",
+        f"skipping {where}/outside.yaml: symbolic link to ../../production/releases/api-server.yaml points "
+        f"outside {STAGING}",
+    ])
+    assert [f.path for f in files].count(API) == 1  # the linked file is read once, as itself
