@@ -342,3 +342,30 @@ def test_commands_that_never_ask_a_registry_do_not_import_requests() -> None:
             "print('requests' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("header", ["sha256:NOTHEX", "sha512:" + "a" * 128, "sha256:" + "a" * 64 + " x"])
+def test_a_digest_header_no_reference_could_carry_is_replaced_by_the_manifests_sha256(header: str) -> None:
+    """`Docker-Content-Digest` is the registry's word, not a valid value by itself: what is pinned is
+    always `sha256:` and 64 lowercase hex digits, computed from the manifest when the header is not."""
+    import hashlib
+
+    body = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
+    server = Scripted(lambda h: (200, {"Docker-Content-Digest": header,
+                                       "Content-Type": "application/vnd.oci.image.manifest.v1+json"}, body))
+    try:
+        got = RegistryClient(RegistryAuth()).digest(f"{server.host}/x/app", "1")
+        assert got == "sha256:" + hashlib.sha256(body).hexdigest()
+        assert [m for m, _, _ in server.seen] == ["HEAD", "GET"]
+    finally:
+        server.close()
+
+
+def test_listed_tags_that_no_reference_could_carry_are_dropped() -> None:
+    listed = ["1.5.0", "zz\nx: y", "zz #c", "z:1", "-lead", "a" * 129, 7, "v2"]
+    server = Scripted(lambda h: (200, {"Content-Type": "application/json"},
+                                 json.dumps({"name": "x/app", "tags": listed}).encode()))
+    try:
+        assert RegistryClient(RegistryAuth()).tags(f"{server.host}/x/app") == ["1.5.0", "v2"]
+    finally:
+        server.close()
