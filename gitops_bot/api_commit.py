@@ -16,10 +16,7 @@ import os
 import re
 from typing import Any
 
-import requests
-
 from gitops_bot.errors import GitError, GitHubError, UsageError
-from gitops_bot.github_api import api_url
 from gitops_bot.session import Session
 from gitops_bot.workspace import PushOutcome, Workspace
 
@@ -35,6 +32,8 @@ TIMEOUT = 30.0
 
 def graphql_url() -> str:
     """GITHUB_GRAPHQL_URL, else the API URL's GraphQL endpoint (https://HOST/api/v3 -> https://HOST/api/graphql)."""
+    from gitops_bot.github_api import api_url  # PyGithub is imported only when the API is used
+
     explicit = os.environ.get("GITHUB_GRAPHQL_URL", "").strip()
     return explicit or api_url().removesuffix("/v3") + "/graphql"
 
@@ -109,6 +108,8 @@ def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, co
         "expectedHeadOid": expected,
     }}
     what = f"create the commit on {branch} through the GitHub API"
+    import requests  # only for commit.sign: github (every other run starts without it)
+
     try:
         reply = requests.post(graphql_url(), json={"query": MUTATION, "variables": variables}, timeout=TIMEOUT,
                               headers={"Authorization": f"bearer {token}", "User-Agent": "gitops-bot",

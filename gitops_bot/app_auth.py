@@ -16,10 +16,8 @@ from typing import TypeVar
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from github import Auth, GithubException, GithubIntegration
 
 from gitops_bot.errors import GitHubError, UsageError
-from gitops_bot.github_api import api_url, retry_policy
 
 APP_ID_VAR = "GITOPS_BOT_APP_ID"
 APP_KEY_VAR = "GITOPS_BOT_APP_PRIVATE_KEY"
@@ -63,6 +61,10 @@ class AppLogin:
             return self.minted[-1]
         pem = self._checked_key()
         installation = self._installation_id()
+        from github import Auth, GithubIntegration  # PyGithub is imported only when an App is used
+
+        from gitops_bot.github_api import api_url, retry_policy
+
         auth = Auth.AppAuth(self.app_id if not self.app_id.isdigit() else int(self.app_id), pem)
         client = GithubIntegration(auth=auth, base_url=api_url(), timeout=30, retry=retry_policy(),
                                    seconds_between_requests=None, seconds_between_writes=None)
@@ -123,6 +125,8 @@ def _slug(repository: str) -> tuple[str, str]:
 
 
 def _exchange(fn: Callable[[], T], what: str, repository: str) -> T:
+    from github import GithubException
+
     try:
         return fn()
     except GithubException as err:

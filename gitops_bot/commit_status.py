@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from github import Auth, Github, GithubException
-
 from gitops_bot.errors import UsageError
-from gitops_bot.github_api import api_url, call, retry_policy
 
 MAX_PAGES = 10  # 1000 statuses or check runs per commit: far more than any GitOps commit carries
 _GOOD_CONCLUSIONS = ("success", "neutral", "skipped")
@@ -52,12 +49,20 @@ class StatusReader:
         if slug.count("/") != 1 or "://" in slug:
             raise UsageError(f"waiting for Flux needs the GitHub repository as OWNER/NAME (--repo), not {slug!r}")
         self.slug = slug
+        from github import Auth, Github  # PyGithub is imported only when a wait reads statuses
+
+        from gitops_bot.github_api import api_url, retry_policy
+
         client = Github(auth=Auth.Token(token), base_url=api_url(), retry=retry_policy(), timeout=30,
                         seconds_between_requests=None, seconds_between_writes=None)
         self._requester = client.requester
         self._contains: dict[tuple[str, str], bool] = {}
 
     def _get(self, path: str, what: str, *, unknown_ok: bool = False, **params: Any) -> Any:
+        from github import GithubException
+
+        from gitops_bot.github_api import call
+
         def fetch() -> Any:
             try:
                 return self._requester.requestJsonAndCheck("GET", f"/repos/{self.slug}{path}",
