@@ -376,3 +376,31 @@ def test_api_refusal_while_waiting_exits_1(rsps: responses.RequestsMock) -> None
     rsps.get(url(f"/commits/{OURS}/status"), status=401, json={"message": "Bad credentials"})
     with pytest.raises(GitHubError, match="GitHub API 401 while trying to read the commit statuses"):
         run_wait(rsps, FakeClock())
+
+
+def test_status_texts_cannot_issue_workflow_commands(rsps: responses.RequestsMock, invoke: Invoke,
+                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     remote: Remote, capsys: pytest.CaptureFixture[str]) -> None:
+    """Contexts and descriptions are whatever a status poster wrote (Flux echoes manifest errors): on
+    a runner they are shown, never obeyed as `::` workflow commands."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    forged = [status("failure", context="::warning::forged-context", description="boom\n::error::forged\r\nx"),
+              status("pending", context="kustomization/a\n::notice::forged-progress")]
+    any_statuses(rsps, forged)
+    config = tmp_path / "wildcard.yaml"
+    config.write_text("wait:\n  contexts: ['*']\n")
+    with pytest.raises(SystemExit) as exc:  # not invoke(): its token check would trip on ::add-mask::
+        main(["--repo", SLUG, "--remote-url", remote.url, "--config", str(config), "wait", "--env", "staging"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 3, err
+    assert err.count(TOKEN) == 1 and f"::add-mask::{TOKEN}" in err
+    obeyed, stopped = [], None
+    for line in err.splitlines():
+        if stopped is None and line.lstrip().startswith("::stop-commands::"):
+            stopped = line.split("::")[2]
+        elif stopped is not None and line.strip() == f"::{stopped}::":
+            stopped = None
+        elif stopped is None and line.lstrip().startswith("::"):
+            obeyed.append(line.lstrip())
+    assert not [c for c in obeyed if "forged" in c and not c.startswith("::error title=")], obeyed
+    assert "boom ::error::forged" in err  # shown, on one line

@@ -58,9 +58,10 @@ def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: 
     if summarize:
         actions.summary(f"Flux: {outcome.summary()}\n")
     if opts.output != "json":
-        for report in outcome.contexts:
-            click.echo(f"  {report.context}: {report.state}"
-                       f"{' - ' + report.description if report.description else ''}", err=True)
+        lines = [f"  {report.context}: {report.state}{' - ' + report.description if report.description else ''}"
+                 for report in outcome.contexts]
+        if lines:  # what status posters wrote: shown, never obeyed as workflow commands
+            click.echo(actions.untrusted("\n".join(lines)).rstrip("\n"), err=True)
         click.echo(actions.untrusted(f"{environment}: {outcome.summary()}"))
     reported = opts.output == "json"
     if outcome.state == "failure":
