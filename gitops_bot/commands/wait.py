@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,7 +20,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 WAIT_KEY = "gitops_bot.wait"
 
 
+def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets `nan` through (it compares false with both bounds): refuse it here, before
+    anything is written, not after the push."""
+    if value is not None and math.isnan(value):
+        raise click.BadParameter("must be a number of seconds from 0 to 21600, not nan", ctx, param)
+    return value
+
+
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if param.name == "wait_timeout":
+        _seconds(ctx, param, value)
     if value is not None and value is not False:
         ctx.meta.setdefault(WAIT_KEY, {})[param.name] = value
     return value
@@ -74,7 +85,7 @@ def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: 
 @click.command("wait")
 @click.option("--env", "env", required=True, metavar="ENV", help="Environment whose branch holds the commit.")
 @click.option("--commit", "commit", metavar="SHA", help="Commit to wait for (default: the branch's head).")
-@click.option("--timeout", "timeout", type=click.FloatRange(0, 6 * 3600), metavar="S",
+@click.option("--timeout", "timeout", type=click.FloatRange(0, 6 * 3600), metavar="S", callback=_seconds,
               help="Seconds to wait (default: wait.timeout of the config, 600).")
 @global_options
 @click.pass_context
