@@ -369,3 +369,12 @@ def test_listed_tags_that_no_reference_could_carry_are_dropped() -> None:
         assert RegistryClient(RegistryAuth()).tags(f"{server.host}/x/app") == ["1.5.0", "v2"]
     finally:
         server.close()
+
+
+def test_a_tag_list_that_is_not_a_list_is_an_error_not_its_characters() -> None:
+    server = Scripted(lambda h: (200, {"Content-Type": "application/json"}, b'{"name": "x/app", "tags": "v1"}'))
+    try:
+        with pytest.raises(RegistryError, match="the tag list of x/app has no list of tags"):
+            RegistryClient(RegistryAuth()).tags(f"{server.host}/x/app")
+    finally:
+        server.close()

@@ -104,6 +104,8 @@ class RegistryClient:
                 page = resp.json().get("tags") or []
             except (ValueError, AttributeError):
                 raise RegistryError(f"registry {ep.host}: the tag list of {ep.name} is not JSON") from None
+            if not isinstance(page, list):
+                raise RegistryError(f"registry {ep.host}: the tag list of {ep.name} has no list of tags")
             # a tag a registry lists is data: one that no reference could carry is never a candidate
             out += [t for t in page if isinstance(t, str) and TAG_RE.fullmatch(t)]
             url = self._next_page(resp, url, ep)
