@@ -407,3 +407,19 @@ def test_status_texts_cannot_issue_workflow_commands(rsps: responses.RequestsMoc
             obeyed.append(line.lstrip())
     assert not [c for c in obeyed if "forged" in c and not c.startswith("::error title=")], obeyed
     assert "boom ::error::forged" in err  # shown, on one line
+
+
+def test_an_api_error_while_waiting_after_a_push_says_the_push_happened(
+        rsps: responses.RequestsMock, invoke: Invoke, remote: Remote, tmp_path: Path) -> None:
+    """The push is done when the wait starts: an API failure then (say an App token that expired
+    during a long wait) is exit 1, and still tells the user and later steps which commit was pushed."""
+    rsps.get(url(f"/commits/{ANY_SHA}/status"), status=401, json={"message": "Bad credentials"})
+    before = remote.head("staging")
+    code, _out, err = invoke("bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8", "--wait")
+    assert code == 1, err
+    pushed = remote.head("staging")
+    assert pushed != before
+    assert f"pushed {pushed} to staging" in err
+    assert "GitHub API 401" in err
+    assert outputs(tmp_path)["commit-sha"] == pushed
+    assert outputs(tmp_path)["changed"] == "true"
