@@ -32,10 +32,10 @@ TIMEOUT = 30.0
 
 def graphql_url() -> str:
     """GITHUB_GRAPHQL_URL, else the API URL's GraphQL endpoint (https://HOST/api/v3 -> https://HOST/api/graphql)."""
-    from gitops_bot.github_api import api_url  # PyGithub is imported only when the API is used
+    from gitops_bot.github_api import api_url, checked_url  # PyGithub is imported only when the API is used
 
     explicit = os.environ.get("GITHUB_GRAPHQL_URL", "").strip()
-    return explicit or api_url().removesuffix("/v3") + "/graphql"
+    return checked_url(explicit, "GITHUB_GRAPHQL_URL") if explicit else api_url().removesuffix("/v3") + "/graphql"
 
 
 def publish(session: Session, branch: str, start: str, head: str, *, lease: str | None = None) -> str | None:
