@@ -378,3 +378,11 @@ def test_a_tag_list_that_is_not_a_list_is_an_error_not_its_characters() -> None:
             RegistryClient(RegistryAuth()).tags(f"{server.host}/x/app")
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://gh.example.com:notaport"])
+def test_a_malformed_github_server_url_is_bad_input_naming_it(url: str) -> None:
+    from gitops_bot.errors import UsageError
+
+    with pytest.raises(UsageError, match="GITHUB_SERVER_URL"):
+        RegistryAuth.from_env({"GITHUB_SERVER_URL": url}, token="ghs_token1")
