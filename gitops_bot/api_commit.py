@@ -32,7 +32,7 @@ TIMEOUT = 30.0
 
 def graphql_url() -> str:
     """GITHUB_GRAPHQL_URL, else the API URL's GraphQL endpoint (https://HOST/api/v3 -> https://HOST/api/graphql)."""
-    from gitops_bot.github_api import api_url, checked_url  # PyGithub is imported only when the API is used
+    from gitops_bot.github_api import api_url, checked_url  # PyGithub, imported only for commit.sign: github
 
     explicit = os.environ.get("GITHUB_GRAPHQL_URL", "").strip()
     return checked_url(explicit, "GITHUB_GRAPHQL_URL") if explicit else api_url().removesuffix("/v3") + "/graphql"
@@ -108,7 +108,7 @@ def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, co
         "expectedHeadOid": expected,
     }}
     what = f"create the commit on {branch} through the GitHub API"
-    import requests  # only for commit.sign: github (every other run starts without it)
+    import requests  # only commit.sign: github needs it
 
     try:
         reply = requests.post(graphql_url(), json={"query": MUTATION, "variables": variables}, timeout=TIMEOUT,

@@ -13,11 +13,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from gitops_bot.errors import GitHubError, UsageError
+
+# PyGithub and cryptography are imported where a token is minted: most runs use a plain token, and
+# those imports cost ~0.1 s (docs/decisions/0003-pygithub-boundary.md).
 
 APP_ID_VAR = "GITOPS_BOT_APP_ID"
 APP_KEY_VAR = "GITOPS_BOT_APP_PRIVATE_KEY"
@@ -59,12 +58,12 @@ class AppLogin:
         """The installation token for `repository` (OWNER/NAME), minted on first use."""
         if self.minted:
             return self.minted[-1]
-        pem = self._checked_key()
-        installation = self._installation_id()
-        from github import Auth, GithubIntegration  # PyGithub is imported only when an App is used
+        from github import Auth, GithubIntegration
 
         from gitops_bot.github_api import api_url, retry_policy
 
+        pem = self._checked_key()
+        installation = self._installation_id()
         auth = Auth.AppAuth(self.app_id if not self.app_id.isdigit() else int(self.app_id), pem)
         client = GithubIntegration(auth=auth, base_url=api_url(), timeout=30, retry=retry_policy(),
                                    seconds_between_requests=None, seconds_between_writes=None)
@@ -89,6 +88,10 @@ class AppLogin:
         if not _APP_ID.fullmatch(self.app_id):
             raise UsageError(f"{APP_ID_VAR} must be the App's numeric ID (or its client ID), "
                              f"got {self.app_id!r}")
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         text = self._private_key.strip()
         if not text:
             raise UsageError(f"{APP_ID_VAR} is set but {APP_KEY_VAR} is empty: set it to the App's "

@@ -13,6 +13,8 @@ from typing import Any
 
 from gitops_bot.errors import UsageError
 
+# PyGithub (~0.1 s to import) is imported by StatusReader, the only part that talks to GitHub.
+
 MAX_PAGES = 10  # 1000 statuses or check runs per commit: far more than any GitOps commit carries
 _GOOD_CONCLUSIONS = ("success", "neutral", "skipped")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -56,11 +58,11 @@ class StatusReader:
                              "(GITOPS_BOT_TOKEN, GITHUB_TOKEN or a GitHub App)")
         if slug.count("/") != 1 or "://" in slug:
             raise UsageError(f"waiting for Flux needs the GitHub repository as OWNER/NAME (--repo), not {slug!r}")
-        self.slug = slug
-        from github import Auth, Github  # PyGithub is imported only when a wait reads statuses
+        from github import Auth, Github
 
         from gitops_bot.github_api import api_url, retry_policy
 
+        self.slug = slug
         client = Github(auth=Auth.Token(token), base_url=api_url(), retry=retry_policy(), timeout=30,
                         seconds_between_requests=None, seconds_between_writes=None)
         self._requester = client.requester

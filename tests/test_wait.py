@@ -341,7 +341,7 @@ def test_bump_wait_timeout_exits_1_with_the_result(rsps: responses.RequestsMock,
      "--wait-timeout needs --wait"),
     (("bump", "--env", "staging", "--image", "kai-api-server=2.0.0", "--wait", "--wait-timeout", "nan"),
      "--wait-timeout"),  # refused before the push, not after it
-    (("wait", "--env", "staging", "--timeout", "nan"), "--timeout"),
+    (("wait", "--env", "staging", "--timeout", "nan"), "timeout must be a number"),
     (("wait", "--env", "staging", "--commit", "HEAD~1"), "is not a commit SHA"),
     (("wait", "--env", "nowhere"), "unknown environment 'nowhere'"),
 ])

@@ -22,7 +22,7 @@ WAIT_KEY = "gitops_bot.wait"
 
 def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """FloatRange lets `nan` through (it compares false with both bounds): refuse it here, before
-    anything is written, not after the push."""
+    anything is written, not after the push (`wait --timeout nan` is refused by wait_timeout)."""
     if value is not None and math.isnan(value):
         raise click.BadParameter("must be a number of seconds from 0 to 21600, not nan", ctx, param)
     return value
@@ -85,7 +85,7 @@ def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: 
 @click.command("wait")
 @click.option("--env", "env", required=True, metavar="ENV", help="Environment whose branch holds the commit.")
 @click.option("--commit", "commit", metavar="SHA", help="Commit to wait for (default: the branch's head).")
-@click.option("--timeout", "timeout", type=click.FloatRange(0, 6 * 3600), metavar="S", callback=_seconds,
+@click.option("--timeout", "timeout", type=click.FloatRange(0, 6 * 3600), metavar="S",
               help="Seconds to wait (default: wait.timeout of the config, 600).")
 @global_options
 @click.pass_context
