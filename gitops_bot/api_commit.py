@@ -32,10 +32,14 @@ TIMEOUT = 30.0
 
 def graphql_url() -> str:
     """GITHUB_GRAPHQL_URL, else the API URL's GraphQL endpoint (https://HOST/api/v3 -> https://HOST/api/graphql)."""
-    from gitops_bot.github_api import api_url, checked_url  # PyGithub, imported only for commit.sign: github
+    from gitops_bot.github_api import api_url  # PyGithub, imported only for commit.sign: github
 
     explicit = os.environ.get("GITHUB_GRAPHQL_URL", "").strip()
-    return checked_url(explicit, "GITHUB_GRAPHQL_URL") if explicit else api_url().removesuffix("/v3") + "/graphql"
+    if explicit:  # checked like GITHUB_API_URL: an http(s) URL, else exit 2
+        from gitops_bot.github_api import checked_url
+
+        return checked_url(explicit, "GITHUB_GRAPHQL_URL")
+    return api_url().removesuffix("/v3") + "/graphql"
 
 
 def publish(session: Session, branch: str, start: str, head: str, *, lease: str | None = None) -> str | None:
