@@ -35,7 +35,11 @@ def graphql_url() -> str:
     from gitops_bot.github_api import api_url  # PyGithub, imported only for commit.sign: github
 
     explicit = os.environ.get("GITHUB_GRAPHQL_URL", "").strip()
-    return explicit or api_url().removesuffix("/v3") + "/graphql"
+    if explicit:  # checked like GITHUB_API_URL: an http(s) URL, else exit 2
+        from gitops_bot.github_api import checked_url
+
+        return checked_url(explicit, "GITHUB_GRAPHQL_URL")
+    return api_url().removesuffix("/v3") + "/graphql"
 
 
 def publish(session: Session, branch: str, start: str, head: str, *, lease: str | None = None) -> str | None:

@@ -7,6 +7,7 @@ PyGithub objects stay in this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,13 @@ from gitops_bot.errors import UsageError
 
 MAX_PAGES = 10  # 1000 statuses or check runs per commit: far more than any GitOps commit carries
 _GOOD_CONCLUSIONS = ("success", "neutral", "skipped")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: object) -> str:
+    """A status poster's text (Flux echoes manifest errors) as one line: no line breaks to forge
+    log lines or workflow commands with."""
+    return _CONTROL.sub(" ", str(text or "")).strip()
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,9 @@ class StatusReader:
                 return []
             statuses = data.get("statuses") or []
             for s in statuses:
-                name = str(s.get("context", ""))
+                name = one_line(s.get("context"))
                 out.setdefault(name, Report(name, status_state(str(s.get("state"))),
-                                            str(s.get("description") or ""), sha))
+                                            one_line(s.get("description")), sha))
             if len(statuses) < 100:
                 break
         for page in range(1, MAX_PAGES + 1):
@@ -97,10 +105,10 @@ class StatusReader:
                              per_page=100, page=page)
             runs = data.get("check_runs") or []
             for r in runs:
-                name = str(r.get("name", ""))
+                name = one_line(r.get("name"))
                 output = r.get("output") or {}
                 out.setdefault(name, Report(name, check_state(str(r.get("status")), r.get("conclusion")),
-                                            str(output.get("title") or r.get("conclusion") or ""), sha))
+                                            one_line(output.get("title") or r.get("conclusion")), sha))
             if len(runs) < 100:
                 break
         return list(out.values())

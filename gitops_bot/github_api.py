@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from github import Auth, Github, GithubException, RateLimitExceededException
 from github.PullRequest import PullRequest
@@ -22,7 +23,20 @@ DEFAULT_API = "https://api.github.com"
 
 
 def api_url() -> str:
-    return (os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/")
+    return checked_url((os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/"), "GITHUB_API_URL")
+
+
+def checked_url(url: str, variable: str) -> str:
+    """An API endpoint from the environment: an http(s) URL with a host, else bad input (exit 2)."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UsageError(f"{variable} must be an http(s) URL such as https://api.github.com (GitHub "
+                         f"Enterprise: https://HOST/api/v3), got {url!r}")
+    return url
 
 
 def retry_policy() -> Retry:

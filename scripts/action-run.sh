@@ -273,6 +273,10 @@ for name in environment images commits steps to from canary-weight health-checks
   esac
 done
 
+# The App given as inputs is what this step authenticates with: a GITHUB_TOKEN the job's `env:` sets
+# (often for the gh CLI) would otherwise come first and replace it (docs/github.md).
+if [ -z "${GITOPS_BOT_TOKEN:-}" ] && [ -n "${GITOPS_BOT_APP_ID:-}" ]; then unset GITHUB_TOKEN; fi
+
 venv="$RUNNER_TEMP/gitops-bot-venv"
 bot="$venv/bin/gitops-bot"
 if [ ! -x "$bot" ] && [ -x "$venv/Scripts/gitops-bot.exe" ]; then bot="$venv/Scripts/gitops-bot.exe"; fi

@@ -342,3 +342,47 @@ def test_commands_that_never_ask_a_registry_do_not_import_requests() -> None:
             "print('requests' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("header", ["sha256:NOTHEX", "sha512:" + "a" * 128, "sha256:" + "a" * 64 + " x"])
+def test_a_digest_header_no_reference_could_carry_is_replaced_by_the_manifests_sha256(header: str) -> None:
+    """`Docker-Content-Digest` is the registry's word, not a valid value by itself: what is pinned is
+    always `sha256:` and 64 lowercase hex digits, computed from the manifest when the header is not."""
+    import hashlib
+
+    body = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
+    server = Scripted(lambda h: (200, {"Docker-Content-Digest": header,
+                                       "Content-Type": "application/vnd.oci.image.manifest.v1+json"}, body))
+    try:
+        got = RegistryClient(RegistryAuth()).digest(f"{server.host}/x/app", "1")
+        assert got == "sha256:" + hashlib.sha256(body).hexdigest()
+        assert [m for m, _, _ in server.seen] == ["HEAD", "GET"]
+    finally:
+        server.close()
+
+
+def test_listed_tags_that_no_reference_could_carry_are_dropped() -> None:
+    listed = ["1.5.0", "zz\nx: y", "zz #c", "z:1", "-lead", "a" * 129, 7, "v2"]
+    server = Scripted(lambda h: (200, {"Content-Type": "application/json"},
+                                 json.dumps({"name": "x/app", "tags": listed}).encode()))
+    try:
+        assert RegistryClient(RegistryAuth()).tags(f"{server.host}/x/app") == ["1.5.0", "v2"]
+    finally:
+        server.close()
+
+
+def test_a_tag_list_that_is_not_a_list_is_an_error_not_its_characters() -> None:
+    server = Scripted(lambda h: (200, {"Content-Type": "application/json"}, b'{"name": "x/app", "tags": "v1"}'))
+    try:
+        with pytest.raises(RegistryError, match="the tag list of x/app has no list of tags"):
+            RegistryClient(RegistryAuth()).tags(f"{server.host}/x/app")
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://gh.example.com:notaport"])
+def test_a_malformed_github_server_url_is_bad_input_naming_it(url: str) -> None:
+    from gitops_bot.errors import UsageError
+
+    with pytest.raises(UsageError, match="GITHUB_SERVER_URL"):
+        RegistryAuth.from_env({"GITHUB_SERVER_URL": url}, token="ghs_token1")

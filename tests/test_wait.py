@@ -339,6 +339,9 @@ def test_bump_wait_timeout_exits_1_with_the_result(rsps: responses.RequestsMock,
     (("bump", "--env", "production", "--image", "kai-api-server=2.0.0", "--wait"), "--wait needs push delivery"),
     (("bump", "--env", "staging", "--image", "kai-api-server=2.0.0", "--wait-timeout", "5"),
      "--wait-timeout needs --wait"),
+    (("bump", "--env", "staging", "--image", "kai-api-server=2.0.0", "--wait", "--wait-timeout", "nan"),
+     "--wait-timeout"),  # refused before the push, not after it
+    (("wait", "--env", "staging", "--timeout", "nan"), "timeout must be a number"),
     (("wait", "--env", "staging", "--commit", "HEAD~1"), "is not a commit SHA"),
     (("wait", "--env", "nowhere"), "unknown environment 'nowhere'"),
 ])
@@ -376,3 +379,47 @@ def test_api_refusal_while_waiting_exits_1(rsps: responses.RequestsMock) -> None
     rsps.get(url(f"/commits/{OURS}/status"), status=401, json={"message": "Bad credentials"})
     with pytest.raises(GitHubError, match="GitHub API 401 while trying to read the commit statuses"):
         run_wait(rsps, FakeClock())
+
+
+def test_status_texts_cannot_issue_workflow_commands(rsps: responses.RequestsMock, invoke: Invoke,
+                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     remote: Remote, capsys: pytest.CaptureFixture[str]) -> None:
+    """Contexts and descriptions are whatever a status poster wrote (Flux echoes manifest errors): on
+    a runner they are shown, never obeyed as `::` workflow commands."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    forged = [status("failure", context="::warning::forged-context", description="boom\n::error::forged\r\nx"),
+              status("pending", context="kustomization/a\n::notice::forged-progress")]
+    any_statuses(rsps, forged)
+    config = tmp_path / "wildcard.yaml"
+    config.write_text("wait:\n  contexts: ['*']\n")
+    with pytest.raises(SystemExit) as exc:  # not invoke(): its token check would trip on ::add-mask::
+        main(["--repo", SLUG, "--remote-url", remote.url, "--config", str(config), "wait", "--env", "staging"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 3, err
+    assert err.count(TOKEN) == 1 and f"::add-mask::{TOKEN}" in err
+    obeyed, stopped = [], None
+    for line in err.splitlines():
+        if stopped is None and line.lstrip().startswith("::stop-commands::"):
+            stopped = line.split("::")[2]
+        elif stopped is not None and line.strip() == f"::{stopped}::":
+            stopped = None
+        elif stopped is None and line.lstrip().startswith("::"):
+            obeyed.append(line.lstrip())
+    assert not [c for c in obeyed if "forged" in c and not c.startswith("::error title=")], obeyed
+    assert "boom ::error::forged" in err  # shown, on one line
+
+
+def test_an_api_error_while_waiting_after_a_push_says_the_push_happened(
+        rsps: responses.RequestsMock, invoke: Invoke, remote: Remote, tmp_path: Path) -> None:
+    """The push is done when the wait starts: an API failure then (say an App token that expired
+    during a long wait) is exit 1, and still tells the user and later steps which commit was pushed."""
+    rsps.get(url(f"/commits/{ANY_SHA}/status"), status=401, json={"message": "Bad credentials"})
+    before = remote.head("staging")
+    code, _out, err = invoke("bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8", "--wait")
+    assert code == 1, err
+    pushed = remote.head("staging")
+    assert pushed != before
+    assert f"pushed {pushed} to staging" in err
+    assert "GitHub API 401" in err
+    assert outputs(tmp_path)["commit-sha"] == pushed
+    assert outputs(tmp_path)["changed"] == "true"

@@ -12,6 +12,7 @@ from gitops_bot.actions import ActionsWriter
 from gitops_bot.cli import options, run_credentials
 from gitops_bot.commands.wait import progress, report_wait, wait_flags
 from gitops_bot.config import PullRequestOverrides
+from gitops_bot.errors import GitopsBotError
 from gitops_bot.render import write_result
 from gitops_bot.result import WriteResult
 from gitops_bot.session import Options, Session
@@ -60,7 +61,16 @@ def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> Non
         result = core(session)
         if reader is not None and not opts.dry_run:
             env = session.config.environment(result.environment)
-            outcome = wait_on(session, env, result.commit, wait_timeout, progress, reader)
+            try:
+                outcome = wait_on(session, env, result.commit, wait_timeout, progress, reader)
+            except GitopsBotError as err:
+                if not result.commit:
+                    raise
+                # the push is done: say so, and leave commit-sha for the workflow's later steps
+                ActionsWriter(redact=credentials.redact).set_outputs({
+                    "environment": result.environment, "changed": "true", "commit-sha": result.commit})
+                raise type(err)(f"pushed {result.commit} to {result.branch}, but waiting for Flux failed: "
+                                f"{err}") from None
             result = replace(result, wait=outcome)
     actions = ActionsWriter(redact=credentials.redact)
     write_result(result, opts, actions)

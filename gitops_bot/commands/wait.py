@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,7 +20,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 WAIT_KEY = "gitops_bot.wait"
 
 
+def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets `nan` through (it compares false with both bounds): refuse it here, before
+    anything is written, not after the push (`wait --timeout nan` is refused by wait_timeout)."""
+    if value is not None and math.isnan(value):
+        raise click.BadParameter("must be a number of seconds from 0 to 21600, not nan", ctx, param)
+    return value
+
+
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if param.name == "wait_timeout":
+        _seconds(ctx, param, value)
     if value is not None and value is not False:
         ctx.meta.setdefault(WAIT_KEY, {})[param.name] = value
     return value
@@ -58,9 +69,10 @@ def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: 
     if summarize:
         actions.summary(f"Flux: {outcome.summary()}\n")
     if opts.output != "json":
-        for report in outcome.contexts:
-            click.echo(f"  {report.context}: {report.state}"
-                       f"{' - ' + report.description if report.description else ''}", err=True)
+        lines = [f"  {report.context}: {report.state}{' - ' + report.description if report.description else ''}"
+                 for report in outcome.contexts]
+        if lines:  # what status posters wrote: shown, never obeyed as workflow commands
+            click.echo(actions.untrusted("\n".join(lines)).rstrip("\n"), err=True)
         click.echo(actions.untrusted(f"{environment}: {outcome.summary()}"))
     reported = opts.output == "json"
     if outcome.state == "failure":

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gitops_bot.errors import ConfigError
+from gitops_bot.errors import ConfigError, UsageError
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = ("index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")
@@ -108,7 +108,11 @@ class RegistryAuth:
 def github_registries(server_url: str | None) -> tuple[str, ...]:
     """`ghcr.io`, and the container registry of a GitHub Enterprise server (`containers.HOST`)."""
     hosts = ["ghcr.io"]
-    host = urlsplit(server_url or "").hostname
+    try:
+        parts = urlsplit(server_url or "")
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        raise UsageError(f"GITHUB_SERVER_URL must be a URL such as https://github.com, got {server_url!r}") from None
     if host and host not in ("github.com", "www.github.com"):
         hosts.append(f"containers.{host}")
     return tuple(hosts)

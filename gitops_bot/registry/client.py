@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from gitops_bot.errors import RegistryError
+from gitops_bot.images import DIGEST_RE, TAG_RE
 from gitops_bot.registry.auth import Challenge, Login, RegistryAuth
 from gitops_bot.registry.endpoint import Endpoint, is_loopback
 
@@ -78,10 +79,12 @@ class RegistryClient:
         if resp.status_code == 404:
             return None
         self._ok(resp, ep, f"{repository}:{tag}")
-        digest = resp.headers.get("Docker-Content-Digest")
-        if digest:
+        digest = resp.headers.get("Docker-Content-Digest", "")
+        if DIGEST_RE.fullmatch(digest):
             return digest
-        resp = self._call("GET", url, ep, {"Accept": ACCEPT})  # a registry that omits the header
+        # a registry that omits the header, or sends one that is not sha256:<64 hex> (sha512, junk):
+        # the sha256 of the manifest itself is its digest, and the only form a reference may carry
+        resp = self._call("GET", url, ep, {"Accept": ACCEPT})
         self._ok(resp, ep, f"{repository}:{tag}")
         return "sha256:" + hashlib.sha256(resp.content).hexdigest()
 
@@ -101,7 +104,10 @@ class RegistryClient:
                 page = resp.json().get("tags") or []
             except (ValueError, AttributeError):
                 raise RegistryError(f"registry {ep.host}: the tag list of {ep.name} is not JSON") from None
-            out += [t for t in page if isinstance(t, str)]
+            if not isinstance(page, list):
+                raise RegistryError(f"registry {ep.host}: the tag list of {ep.name} has no list of tags")
+            # a tag a registry lists is data: one that no reference could carry is never a candidate
+            out += [t for t in page if isinstance(t, str) and TAG_RE.fullmatch(t)]
             url = self._next_page(resp, url, ep)
         raise RegistryError(f"registry {ep.host}: more than {MAX_PAGES} pages of tags for {ep.name}")
 
