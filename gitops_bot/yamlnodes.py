@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import yaml
@@ -20,6 +21,12 @@ def compose_all(text: str, filename: str) -> list[yaml.Node]:
     return compose_documents(text, filename)
 
 
+# What an alias looks like in YAML text (`*name` after a space, a line start, `[`, `{` or `,`).
+# libyaml's parser does not resolve aliases; a file that may hold one is composed in full, so that
+# an undefined alias or an alias bomb is caught even where the file is only checked.
+_ALIAS = re.compile(rb"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.MULTILINE)
+
+
 def check_syntax(data: bytes, filename: str) -> None:
     """Well-formedness only (libyaml's parser in C, no Python objects): ~10x cheaper than composing.
 
@@ -33,7 +40,9 @@ def check_syntax(data: bytes, filename: str) -> None:
         return
     try:
         CParser(data).raw_parse()
-    except yaml.YAMLError:  # the slow path words the error with file:line
+        if _ALIAS.search(data):
+            compose_all(data.decode("utf-8").removeprefix("\ufeff"), filename)
+    except (yaml.YAMLError, UnicodeDecodeError):  # the slow path words the error with file:line
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as err:
