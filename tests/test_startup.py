@@ -93,8 +93,8 @@ def test_environment_imports_no_git_yaml_editor_github_or_registry(tmp_path: Pat
     assert code == 0
     assert "gitops_bot.commands.environment" in modules
     assert [m for m in modules if m.startswith("gitops_bot.commands.") and m != "gitops_bot.commands.environment"] == []
-    # reading the configuration takes its YAML parser and the policy types; nothing else heavy
-    config_reading = ("ruamel.yaml", "semver", "gitops_bot.session")
+    # reading the configuration takes its YAML parser; nothing else heavy (no semver without policies)
+    config_reading = ("ruamel.yaml", "gitops_bot.session")
     assert [name for name in _HEAVY if loaded(modules, name) and name not in config_reading] == []
 
 
