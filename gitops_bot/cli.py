@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 import click
 from click.core import ParameterSource
@@ -18,9 +18,12 @@ from gitops_bot import __version__
 from gitops_bot.actions import ActionsWriter
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitopsBotError, exit_code_for
+from gitops_bot.lazygroup import LazyGroup
 from gitops_bot.nonempty import refuse_empty
-from gitops_bot.session import Options
 from gitops_bot.untrusted import line
+
+if TYPE_CHECKING:  # imported when a command asks for its options (docs/startup.md)
+    from gitops_bot.session import Options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,11 +101,13 @@ def run_credentials(ctx: click.Context) -> Credentials:
 
 
 def options(ctx: click.Context) -> Options:
+    from gitops_bot.session import Options
+
     given = ctx.find_root().meta.get("gitops_bot.options", {})
     return Options(**{k: v for k, v in given.items() if v is not None})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="gitops-bot")
 @global_options
 def cli() -> None:
@@ -122,11 +127,14 @@ def cli() -> None:
     """
 
 
-def _register() -> None:
+def _register(load_all: bool = True) -> None:
+    """Name the commands; main() imports only the one that runs (docs/startup.md)."""
     from gitops_bot.commands import COMMANDS
 
-    for command in COMMANDS:
-        cli.add_command(command)
+    assert isinstance(cli, LazyGroup)
+    cli.table, cli.prepare = COMMANDS, refuse_empty
+    if load_all:
+        cli.load_all()
     refuse_empty(cli)
 
 
@@ -160,7 +168,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _terminate)
-    _register()
+    _register(load_all=False)
     credentials = Credentials.from_env()
     actions = ActionsWriter(redact=credentials.redact)
     actions.mask(credentials.maskable)

@@ -8,15 +8,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from gitops_bot.errors import ConfigError, UsageError
 from gitops_bot.github_config import WaitConfig, sign_mode
-from gitops_bot.registry.policy import Policy
 from gitops_bot.registry.settings import RegistrySettings, parse_policies, parse_registry
+
+if TYPE_CHECKING:  # policies load their semver rules only when a config has some (docs/startup.md)
+    from gitops_bot.registry.policy import Policy
 
 CONFIG_FILE = ".gitops-bot.yaml"
 DEFAULT_AUTHOR = "gitops-bot <gitops-bot@users.noreply.github.com>"

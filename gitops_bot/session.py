@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
@@ -17,11 +18,11 @@ from ruamel.yaml.error import YAMLError
 from gitops_bot.config import CONFIG_FILE, Config, Environment
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import ConfigError, UsageError
-from gitops_bot.manifests import Manifest
-from gitops_bot.signing import signing
 from gitops_bot.timebudget import DEFAULT_TIMEOUT, TimeBudget
-from gitops_bot.workspace import RepoFile, Workspace, remote_url
-from gitops_bot.yamlnodes import check_syntax
+
+if TYPE_CHECKING:  # the clone's modules load with the first Session, not with Options (docs/startup.md)
+    from gitops_bot.manifests import Manifest
+    from gitops_bot.workspace import RepoFile
 
 log = logging.getLogger("gitops_bot")
 BOT_DIR = ".gitops-bot"
@@ -103,6 +104,9 @@ class Session:
     """Owns the clone for one command; resolves the configuration as CONTRACT §2 orders it."""
 
     def __init__(self, options: Options, credentials: Credentials | None = None):
+        from gitops_bot.signing import signing
+        from gitops_bot.workspace import Workspace, remote_url
+
         self.options = options
         self.credentials = credentials or Credentials.from_env()
         base = options.base_config()
@@ -212,6 +216,9 @@ class Session:
         With `needles`, a file that contains none of them cannot hold what the command looks for:
         it is only checked to be well-formed YAML (a malformed file still stops the run), not parsed.
         """
+        from gitops_bot.manifests import Manifest
+        from gitops_bot.yamlnodes import check_syntax
+
         files = self.files(env, commit)
         out = []
         for f in files:

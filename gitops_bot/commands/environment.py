@@ -4,7 +4,6 @@ import click
 
 from gitops_bot.actions import ActionsWriter
 from gitops_bot.cli import global_options, options
-from gitops_bot.render import emit_json
 
 
 @click.command("environment")
@@ -17,6 +16,8 @@ def environment_command(ctx: click.Context, ref: str) -> None:
     env = opts.base_config().environment_for_ref(ref)
     ActionsWriter().set_outputs({"environment": env.name})
     if opts.output == "json":
+        from gitops_bot.render import emit_json  # render loads every result type: only when asked for
+
         emit_json({"ref": ref, "environment": env.name, "branch": env.branch, "path": env.path,
                    "delivery": env.delivery})
     else:

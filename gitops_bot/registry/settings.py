@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops_bot.errors import ConfigError
-from gitops_bot.registry.policy import Policy, TagFilter
+
+if TYPE_CHECKING:  # loaded by parse_policy: reading a config without policies needs no semver
+    from gitops_bot.registry.policy import Policy
 
 ORDERINGS = ("semver", "alphabetical", "numerical")
 
@@ -58,6 +60,8 @@ def parse_registry(raw: Any) -> RegistrySettings:
 
 
 def parse_policy(name: str, raw: Any, where: str) -> Policy:
+    from gitops_bot.registry.policy import Policy, TagFilter
+
     body = _mapping(raw, where, (*ORDERINGS, "filter-tags"))
     kinds = [k for k in ORDERINGS if k in body]
     if len(kinds) != 1:
