@@ -12,6 +12,7 @@ from gitops_bot.errors import ManifestError, PolicyError, UsageError
 from gitops_bot.images import EXACT, ImageString, Version, Wanted, display_name, match_kind, matches, refuse_ambiguous
 from gitops_bot.manifests import MARKER, ImageRef, Manifest, find_refs
 from gitops_bot.markers import IMAGE_API, link_policies, policy_images
+from gitops_bot.peeredits import check_shared_scalars, insert_missing, scalar_users
 from gitops_bot.yamledit import Edit, splice
 from gitops_bot.yamlnodes import STR_TAG
 
@@ -91,6 +92,7 @@ def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:
 def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Rules) -> Plan:
     """Match each wanted image against the references and produce the edits of every file."""
     refs = environment_refs(manifests)
+    by_file, users = {m.path: m for m in manifests}, scalar_users(refs)
     edits: dict[str, dict[int, Edit]] = {}
     changes: list[Change] = []
     skipped: list[Skip] = []
@@ -111,10 +113,8 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
                 skipped.append(Skip(repo, f"held: {_held(_first(hits, repo), rules)}"))
             hits = [r for r in hits if r.repository not in held]
         for ref in hits:
-            site = ref.string_site or ref.tag_site or ref.digest_site
-            assert site is not None
-            other = claimed.get((ref.file, site.start))
-            claimed[(ref.file, site.start)] = want
+            other = claimed.get((ref.file, ref.start))
+            claimed[(ref.file, ref.start)] = want
             if other is not None:
                 if other.version != want.version:
                     raise UsageError(
@@ -126,6 +126,7 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
             if new_version == ref.version or not ref_edits:
                 continue
             _check_policy(ref, new_version, rules)
+            check_shared_scalars(ref, ref_edits, users, by_file)
             for edit in ref_edits:
                 edits.setdefault(ref.file, {})[edit.site.start] = edit
             line = min(e.site.line for e in ref_edits)  # where the change is (a digest may be below its tag)
@@ -178,6 +179,10 @@ def _first(refs: list[ImageRef], repository: str) -> ImageRef:
 def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
     """The version this reference ends at, and the scalar edits that get it there."""
     where = f"{ref.file}:{ref.line}"
+    if ref.form == "kustomize" and ref.slot is not None:
+        inserted = insert_missing(ref, wanted)
+        if inserted is not None:
+            return inserted
     if ref.form != "string" and ref.tag_site is not None and (
         ref.inline_digest or (ref.digest_site is None and wanted.digest is not None)
     ):  # the digest is (or is to be) written inline: `tag: TAG@sha256:D` (CONTRACT §4)
