@@ -12,6 +12,8 @@ from gitops_bot.config import CONFIG_FILE, Config, Environment
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import ConfigError, GitError, UsageError
 from gitops_bot.manifests import Manifest
+from gitops_bot.valuesenv import with_values
+from gitops_bot.valuesfiles import needs_parsing
 from gitops_bot.workspace import RepoFile, Workspace, remote_url
 from gitops_bot.yamlnodes import check_syntax
 
@@ -154,8 +156,8 @@ class Session:
         files = self.files(env, commit)
         out = []
         for f in files:
-            if needles is None or any(n in f.data for n in needles):
+            if needles is None or any(n in f.data for n in needles) or needs_parsing(f.data):
                 out.append(Manifest.parse(f.path, f.data))
             else:
                 check_syntax(f.data, f.path)
-        return out
+        return with_values(self.ws, env, commit, out, needles)  # and its Helm values files
