@@ -14,6 +14,7 @@ from gitops_bot.message import compose, subject_for
 from gitops_bot.plan import Rules, make_plan, needles
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
+from gitops_bot.valuesenv import refuse_shared
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class BumpRequest:
     force: bool = False
     message: str | None = None
     pr: PullRequestOverrides | None = None
+    allow_shared: bool = False  # edit a values file another environment of the branch reads too
 
 
 def wanted_images(images: Sequence[str], tag: str | None, aliases: dict[str, str]) -> list[Wanted]:
@@ -80,6 +82,7 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
         )
         manifests = session.manifests(env, base, needles(wanted, session.config.images))
         plan = make_plan(manifests, wanted, rules)
+        refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         subject = subject_for("deploy", env.name, plan.changes)
         if request.message:
             subject = render_template(request.message, env.name, subject)

@@ -16,6 +16,7 @@ from gitops_bot.plan import Rules, Skip, environment_refs, make_plan, needles
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import versions
+from gitops_bot.valuesenv import refuse_shared
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class PromoteRequest:
     allow_downgrade: bool = False
     force: bool = False
     pr: PullRequestOverrides | None = None
+    allow_shared: bool = False
 
 
 def promote(session: Session, request: PromoteRequest) -> WriteResult:
@@ -59,7 +61,9 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
     def build(base: str) -> Proposal:
         rules = Rules(aliases={}, policy=session.config.policy, allow_downgrade=request.allow_downgrade,
                       holds=read_holds(session.ws, base), force=request.force)
-        plan = make_plan(session.manifests(env, base, needles(wanted, {})), wanted, rules)
+        manifests = session.manifests(env, base, needles(wanted, {}))
+        plan = make_plan(manifests, wanted, rules)
+        refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         plan = replace(plan, skipped=plan.skipped + tuple(ambiguous))
         subject = subject_for(f"promote({source.name}->{env.name})", env.name, plan.changes)
         subject = subject.replace(f"({env.name}):", ":", 1)

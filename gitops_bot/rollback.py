@@ -17,6 +17,7 @@ from gitops_bot.plan import environment_refs, make_restore_plan
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import diff_refs
+from gitops_bot.valuesenv import refuse_shared
 from gitops_bot.workspace import identity
 
 
@@ -33,6 +34,7 @@ class RollbackRequest:
     hold: bool = True
     delivery: str | None = None
     pr: PullRequestOverrides | None = None
+    allow_shared: bool = False
 
 
 def rollback(session: Session, request: RollbackRequest) -> WriteResult:
@@ -60,6 +62,7 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         manifests = session.manifests(env, base)
         target_refs = history.refs_like(target, base, environment_refs(manifests))
         plan = make_restore_plan(manifests, target_refs, target[:12])
+        refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         if plan.changed and request.hold:
             old = session.ws.read_file(base, HOLDS_FILE)
             when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

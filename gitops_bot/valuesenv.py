@@ -25,13 +25,20 @@ def discovery_at(ws: Workspace, env: Environment, commit: str, manifests: Sequen
 
 
 def values_files(ws: Workspace, uses: Iterable[ValuesUse], commit: str) -> list[RepoFile]:
-    """The files themselves, read from git objects; a symbolic link is not followed (it is skipped
-    with a warning)."""
-    out = []
-    for use in uses:
-        found = ws.read_files(commit, use.path, wanted_name=lambda _name: True)
-        out += [f for f in found if f.path == use.path]  # a link is skipped with a warning
-    return out
+    """The files themselves, read from git objects in one batch. A symbolic link is not followed
+    (files reached through links are never read): it is skipped with a warning."""
+    paths = sorted({use.path for use in uses})
+    listing = ws.git.out("ls-tree", "-z", "--full-tree", commit, "--", *paths) if paths else ""
+    blobs: dict[str, str] = {}
+    for item in filter(None, listing.split("\0")):
+        meta, name = item.split("\t", 1)
+        mode, _type, sha = meta.split()
+        if mode == "120000":
+            log.warning("skipping values file %s: a symbolic link (not followed)", name)
+        elif mode in ("100644", "100755"):
+            blobs[name] = sha
+    data = ws.read_blobs_batched(list(blobs.values()))
+    return [RepoFile(name, data[sha]) for name, sha in sorted(blobs.items())]
 
 
 def with_values(ws: Workspace, env: Environment, commit: str, manifests: list[Manifest],
@@ -55,8 +62,11 @@ def with_values(ws: Workspace, env: Environment, commit: str, manifests: list[Ma
     return list(by_path.values())
 
 
-def _parsed_for_discovery(files: Sequence[RepoFile]) -> list[Manifest]:
-    return [Manifest.parse(f.path, f.data) for f in files if needs_parsing(f.data)]
+def uses_at(ws: Workspace, env: Environment, commit: str, files: Sequence[RepoFile]) -> Mapping[str, ValuesUse]:
+    """The values files of an environment whose files at `commit` are `files` (only those that
+    can name values files are parsed)."""
+    parsed = [Manifest.parse(f.path, f.data) for f in files if needs_parsing(f.data)]
+    return discovery_at(ws, env, commit, parsed).uses
 
 
 def refuse_shared(ws: Workspace, config: Config, env: Environment, base: str,
@@ -70,8 +80,7 @@ def refuse_shared(ws: Workspace, config: Config, env: Environment, base: str,
         if other.name == env.name or other.branch != env.branch:
             continue  # another branch holds its own copy of the file
         try:
-            theirs = _parsed_for_discovery(ws.read_files(base, other.path))
-            uses = discovery_at(ws, other, base, theirs).uses
+            uses = uses_at(ws, other, base, ws.read_files(base, other.path))
         except GitopsBotError as err:  # its tree does not read here: it reads no values file
             log.info("environment %s: values files not read (%s)", other.name, err)
             continue
@@ -81,3 +90,16 @@ def refuse_shared(ws: Workspace, config: Config, env: Environment, base: str,
                     f"{path} is a values file of environment {other.name} too ({uses[path].named_at}): "
                     f"bumping it for {env.name} would deploy to {other.name} as well; give "
                     f"--allow-shared to bump it anyway")
+
+
+def for_validation(ws: Workspace, env: Environment, commit: str, files: Sequence[RepoFile]) -> Discovery:
+    """Discovery for `validate`: a file that does not parse names no values file (validate reports
+    it on its own)."""
+    parsed = []
+    for f in files:
+        if needs_parsing(f.data):
+            try:
+                parsed.append(Manifest.parse(f.path, f.data))
+            except GitopsBotError:
+                continue
+    return discovery_at(ws, env, commit, parsed)

@@ -123,16 +123,15 @@ def discover(env: Environment, manifests: Sequence[Manifest], repo_paths: Iterab
     for m, doc in releases:
         name = scalar(dig(doc, "metadata", "name")) or ""
         for rel, node in _chart_values(doc):
-            path = _normal("", rel)
-            where = f"{m.path}:{node.start_mark.line + 1}"
-            if path is None:
-                problems.append(Problem(m.path, node.start_mark.line + 1,
-                                        f"HelmRelease {name}: valuesFiles entry {rel!r} leaves the repository"))
-            elif path not in paths:
-                problems.append(Problem(m.path, node.start_mark.line + 1,
-                                        f"HelmRelease {name}: values file {rel!r} does not exist"))
+            target = _normal("", rel)
+            line = node.start_mark.line + 1
+            if target is None:
+                problems.append(Problem(m.path, line, f"HelmRelease {name}: valuesFiles entry {rel!r} "
+                                                      f"leaves the repository"))
+            elif target not in paths:
+                problems.append(Problem(m.path, line, f"HelmRelease {name}: values file {rel!r} does not exist"))
             else:
-                uses.setdefault(path, ValuesUse(path, "HelmRelease", name, where))
+                uses.setdefault(target, ValuesUse(target, "HelmRelease", name, f"{m.path}:{line}"))
         for item in _items(dig(doc, "spec", "valuesFrom")):
             if (scalar(get(item, "kind")) or "") != "ConfigMap" or get(item, "targetPath") is not None:
                 continue  # a Secret, or one value placed at a path: not a whole values file

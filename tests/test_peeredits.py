@@ -85,7 +85,7 @@ def test_an_anchored_tag_aliased_by_another_image_is_refused() -> None:
     text = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: a}\nspec:\n"
             b"  values:\n    image: {repository: ghcr.io/k/api, tag: &t v1}\n"
             b"    sidecar: {repository: ghcr.io/k/proxy, tag: *t}\n")
-    with pytest.raises(ManifestError, match="also the tag of ghcr.io/k/proxy"):
+    with pytest.raises(ManifestError, match=r"also the tag of ghcr\.io/k/proxy"):
         plan("f.yaml", text, ["ghcr.io/k/api=v2"])
 
 

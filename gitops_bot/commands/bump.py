@@ -6,7 +6,7 @@ import click
 
 from gitops_bot.bump import BumpRequest, bump
 from gitops_bot.cli import global_options
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.session import EnvRequest
 
 
@@ -21,6 +21,7 @@ from gitops_bot.session import EnvRequest
 @click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
 @click.option("--allow-missing", is_flag=True, help="Skip images that match nothing instead of failing.")
 @click.option("--force", is_flag=True, help="Update held images too.")
+@allow_shared_option
 @click.option("--message", metavar="TEMPLATE",
               help="Commit subject; {env} and {subject} (the default subject) are replaced.")
 @pr_options
@@ -28,7 +29,7 @@ from gitops_bot.session import EnvRequest
 @click.pass_context
 def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images: tuple[str, ...],
                  tag: str | None, delivery: str | None, allow_downgrade: bool, allow_missing: bool,
-                 force: bool, message: str | None, **pr: Any) -> None:
+                 force: bool, message: str | None, allow_shared: bool, **pr: Any) -> None:
     """Set image tags in one environment, then commit and push (or open a PR).
 
     \b
@@ -42,6 +43,6 @@ def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images
     request = BumpRequest(
         target=EnvRequest(env, ref), images=images, tag=tag, delivery=delivery,
         allow_downgrade=allow_downgrade, allow_missing=allow_missing, force=force, message=message,
-        pr=pr_overrides(**pr),
+        pr=pr_overrides(**pr), allow_shared=allow_shared,
     )
     run_write(ctx, lambda session: bump(session, request))

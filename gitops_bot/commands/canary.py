@@ -6,7 +6,7 @@ import click
 
 from gitops_bot.canary import CanaryRequest, canary
 from gitops_bot.cli import global_options
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 
 
 @click.group("canary")
@@ -25,13 +25,14 @@ def _run(ctx: click.Context, /, request: CanaryRequest) -> None:
               help="Image whose canary runs TAG. Repeatable.")
 @click.option("--weight", type=click.IntRange(1, 100), metavar="N", help="Percent of traffic (1-100).")
 @delivery_option
+@allow_shared_option
 @pr_options
 @global_options
 @click.pass_context
 def canary_start(ctx: click.Context, /, env: str, images: tuple[str, ...], weight: int | None,
-                 delivery: str | None, **pr: Any) -> None:
+                 delivery: str | None, allow_shared: bool, **pr: Any) -> None:
     """Enable the canary: canary.enabled true, canary.weight N, canary.image.tag TAG."""
-    _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr)))
+    _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr), allow_shared))
 
 
 def _finish_command(action: str, doc: str) -> click.Command:
@@ -40,12 +41,13 @@ def _finish_command(action: str, doc: str) -> click.Command:
     @click.option("--env", "env", required=True, metavar="ENV")
     @click.option("--image", "images", multiple=True, metavar="NAME", help="Only these images. Repeatable.")
     @delivery_option
+    @allow_shared_option
     @pr_options
     @global_options
     @click.pass_context
     def command(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
-                **pr: Any) -> None:
-        _run(ctx, CanaryRequest(env, action, images, None, delivery, pr_overrides(**pr)))
+                allow_shared: bool, **pr: Any) -> None:
+        _run(ctx, CanaryRequest(env, action, images, None, delivery, pr_overrides(**pr), allow_shared))
 
     command.__doc__ = doc
     return canary_group.command(action)(command)

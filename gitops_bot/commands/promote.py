@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from gitops_bot.cli import global_options, options
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.credentials import Credentials
 from gitops_bot.images import short_name
 from gitops_bot.promote import PromoteRequest, promote, status
@@ -20,19 +20,22 @@ from gitops_bot.session import Session
               help="Only these images (default: every image present in both). Repeatable.")
 @click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
 @click.option("--force", is_flag=True, help="Update held images too.")
+@allow_shared_option
 @delivery_option
 @pr_options
 @global_options
 @click.pass_context
 def promote_command(ctx: click.Context, /, source: str, target: str, images: tuple[str, ...],
-                    allow_downgrade: bool, force: bool, delivery: str | None, **pr: Any) -> None:
+                    allow_downgrade: bool, force: bool, delivery: str | None, allow_shared: bool,
+                    **pr: Any) -> None:
     """Copy image tags from one environment to another.
 
     \b
     Example:
       gitops-bot promote --from staging --to production
     """
-    request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr))
+    request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr),
+                             allow_shared=allow_shared)
     run_write(ctx, lambda session: promote(session, request))
 
 
