@@ -19,7 +19,6 @@ from gitops_bot.errors import ManifestError, UsageError
 from gitops_bot.filenames import is_manifest_file
 from gitops_bot.manifests import ImageRef, Manifest, find_refs
 from gitops_bot.message import ENV_TRAILER, ROLLBACK_TRAILER, ImageMove, image_moves, moves, trailer
-from gitops_bot.plan import environment_refs
 from gitops_bot.session import Session
 from gitops_bot.states import diff_refs
 from gitops_bot.valuesenv import uses_at
@@ -77,7 +76,6 @@ class History:
         self.session = session
         self.env = env
         self.head = head
-        self._refs: dict[str, list[ImageRef]] = {}  # tree -> references
         self._file_refs: dict[tuple[str, str], list[ImageRef] | ManifestError] = {}  # (path, blob)
         self._moves: dict[str, tuple[ImageMove, ...]] = {}  # commit -> its image moves
         self._unreadable: set[str] = set()  # commits already warned about
@@ -141,17 +139,6 @@ class History:
         """What the environment's deploys change: its path and its values files."""
         return [self.env.path, *sorted(set(self.values()) - {self.env.path}),
                 *(f":(glob){pattern}" for pattern in self.env.values_files)]
-
-    def refs_at(self, commit: str) -> list[ImageRef]:
-        """Every image reference of the environment at `commit` (parsed once per tree)."""
-        tree = self.session.ws.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{self.env.path}",
-                                       check=False).stdout.strip() or "none"
-        if self.values():  # the values files are part of the state too
-            tree += self.session.ws.git.out("ls-tree", "--full-tree", commit, "--", *self.values())
-        if tree not in self._refs:
-            manifests = self.session.manifests(self.env, commit) if tree != "none" else []
-            self._refs[tree] = environment_refs(manifests)
-        return self._refs[tree]
 
     def refs_like(self, commit: str, base: str, base_refs: list[ImageRef]) -> list[ImageRef]:
         """The references at `commit`, from those at `base`: only the files that differ between the

@@ -13,7 +13,7 @@ import yaml
 from gitops_bot.filenames import is_kustomization
 from gitops_bot.images import ImageString, Version
 from gitops_bot.markers import MARKER, marker_refs
-from gitops_bot.sites import BOM, ImageRef, Manifest, Site, Slot
+from gitops_bot.sites import BOM, ImageRef, Manifest, Site
 from gitops_bot.yamlnodes import Path, dig, get, scalar
 
 __all__ = ["BOM", "MARKER", "ImageRef", "Manifest", "Site", "find_refs"]
@@ -137,9 +137,7 @@ def _kustomize_refs(ctx: _Ctx, images: yaml.Node | None, path: Path, out: list[I
             continue
         new_name = scalar(get(entry, "newName"))
         tag_node, digest_node = get(entry, "newTag"), get(entry, "digest")
-        slot = None
-        if tag_node is None or digest_node is None:  # the missing key is inserted when it is set
-            slot = Slot.after_last_key(entry, (*path, i), ctx.doc, ctx.text)
+        insert_at, prefix = _insertion_point(ctx, entry, (*path, i))
         out.append(ImageRef(
             file=ctx.file, kind=ctx.kind, name=ctx.name, repository=new_name or name,
             version=Version(
@@ -149,8 +147,32 @@ def _kustomize_refs(ctx: _Ctx, images: yaml.Node | None, path: Path, out: list[I
             form="kustomize",
             tag_site=ctx.site(tag_node, (*path, i, "newTag")),
             digest_site=ctx.site(digest_node, (*path, i, "digest")),
-            alt_repository=name if new_name else None, slot=slot,
+            alt_repository=name if new_name else None,
+            insert_at=insert_at, insert_prefix=prefix,
         ))
+
+
+def _insertion_point(ctx: _Ctx, entry: yaml.Node, path: Path) -> tuple[Site | None, str]:
+    """Where a key missing from a kustomize `images:` entry is inserted, in the entry's own style:
+    a new line at its keys' indentation after its last line (after any comment), or `, key: value`
+    before the `}` of a flow mapping. None for an entry whose last value spans lines."""
+    if not isinstance(entry, yaml.MappingNode) or not entry.value:
+        return None, ""
+    text = ctx.text
+    last_value = entry.value[-1][1]
+    if not isinstance(last_value, yaml.ScalarNode) or last_value.start_mark.line != last_value.end_mark.line:
+        return None, ""
+    if entry.flow_style:
+        point = text.rindex("}", 0, entry.end_mark.index)
+        prefix = ", "
+    else:
+        end = text.find("\n", last_value.end_mark.index)
+        point = len(text) if end < 0 else end - (1 if text[end - 1 : end] == "\r" else 0)
+        newline = "\r\n" if text[point : point + 2] == "\r\n" else "\n"
+        prefix = newline + " " * entry.value[0][0].start_mark.column
+    site = Site(path=path, doc=ctx.doc, start=point, end=point, line=last_value.end_mark.line + 1,
+                style=None, value="")
+    return site, prefix
 
 
 def _workload_refs(ctx: _Ctx, node: yaml.Node, path: Path, out: list[ImageRef]) -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import semver
 
+from gitops_bot.anchored import strip_anchor, unanchor
 from gitops_bot.errors import ManifestError, PolicyError, UsageError
 from gitops_bot.images import EXACT, ImageString, Version, Wanted, display_name, match_kind, matches, refuse_ambiguous
 from gitops_bot.manifests import MARKER, ImageRef, Manifest, find_refs
 from gitops_bot.markers import IMAGE_API, link_policies, policy_images
-from gitops_bot.peeredits import check_shared_scalars, insert_missing, scalar_users
-from gitops_bot.yamledit import Edit, splice
+from gitops_bot.mergekeys import check_merged, scalar_readers
+from gitops_bot.yamledit import Edit, render, splice
 from gitops_bot.yamlnodes import STR_TAG
 
 
@@ -92,8 +93,8 @@ def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:
 def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Rules) -> Plan:
     """Match each wanted image against the references and produce the edits of every file."""
     refs = environment_refs(manifests)
-    by_file, users = {m.path: m for m in manifests}, scalar_users(refs)
-    edits: dict[str, dict[int, Edit]] = {}
+    by_file, readers = {m.path: m for m in manifests}, scalar_readers(refs)
+    edits: dict[str, dict[Hashable, Edit]] = {}
     changes: list[Change] = []
     skipped: list[Skip] = []
     claimed: dict[tuple[str, int], Wanted] = {}  # (file, scalar offset): a YAML alias repeats a node
@@ -113,8 +114,9 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
                 skipped.append(Skip(repo, f"held: {_held(_first(hits, repo), rules)}"))
             hits = [r for r in hits if r.repository not in held]
         for ref in hits:
-            other = claimed.get((ref.file, ref.start))
-            claimed[(ref.file, ref.start)] = want
+            site = ref.first_site
+            other = claimed.get((ref.file, site.start))
+            claimed[(ref.file, site.start)] = want
             if other is not None:
                 if other.version != want.version:
                     raise UsageError(
@@ -125,10 +127,11 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
             new_version, ref_edits = _ref_edits(ref, want.version)
             if new_version == ref.version or not ref_edits:
                 continue
+            ref_edits = [unanchor(e, by_file[ref.file], refs) for e in ref_edits]
+            check_merged(ref, ref_edits, readers, by_file)
             _check_policy(ref, new_version, rules)
-            check_shared_scalars(ref, ref_edits, users, by_file)
             for edit in ref_edits:
-                edits.setdefault(ref.file, {})[edit.site.start] = edit
+                edits.setdefault(ref.file, {})[(edit.site.start, edit.site.path)] = edit
             line = min(e.site.line for e in ref_edits)  # where the change is (a digest may be below its tag)
             changes.append(Change(
                 ref.file, line, ref.kind, ref.name, ref.repository, str(ref.version), str(new_version)
@@ -151,18 +154,24 @@ def select(name: str, refs: Sequence[ImageRef], aliases: Mapping[str, str]) -> l
         raise UsageError(f"image {name!r} is ambiguous: policies {', '.join(f'{n}:{name}' for n in namespaces)} "
                          f"have that name; give NAMESPACE:POLICY")
     by_policy = [r for r in refs if r.policy is not None and r.policy == name]
-    named = [r for r in refs if not r.policy_only]
-    repositories = {repo for r in named for repo in (r.repository, r.alt_repository) if repo}
-    refuse_ambiguous(name, repositories, aliases)
-    kinds = [(r, _kind(name, r, aliases)) for r in named]
-    exact = any(kind == EXACT for _r, kind in kinds)
-    hits = [r for r, kind in kinds if kind == EXACT or (kind is not None and not exact)]
+    matched = [(r, *found) for r in refs if not r.policy_only and (found := _match(name, r, aliases))]
+    exact = any(kind == EXACT for _r, kind, _repo in matched)
+    if not exact:  # one repository per reference: a kustomize rename is one image
+        refuse_ambiguous(name, {repo for _r, _kind, repo in matched}, aliases)
+    hits = [r for r, kind, _repo in matched if kind == EXACT or not exact]
     return hits + [r for r in by_policy if r not in hits]
 
 
-def _kind(name: str, ref: ImageRef, aliases: Mapping[str, str]) -> str | None:
-    kinds = {match_kind(name, repo, aliases) for repo in (ref.repository, ref.alt_repository) if repo}
-    return EXACT if EXACT in kinds else next(iter(kinds - {None}), None)
+def _match(name: str, ref: ImageRef, aliases: Mapping[str, str]) -> tuple[str, str] | None:
+    """How NAME designates the reference (its repository, or the name a kustomize entry rewrites)."""
+    found = None
+    for repo in (ref.repository, ref.alt_repository):
+        kind = match_kind(name, repo, aliases) if repo else None
+        if kind == EXACT:
+            return kind, repo  # type: ignore[return-value]
+        if kind is not None and found is None:
+            found = (kind, repo)
+    return found  # type: ignore[return-value]
 
 
 def _held(ref: ImageRef, rules: Rules) -> str | None:
@@ -179,12 +188,8 @@ def _first(refs: list[ImageRef], repository: str) -> ImageRef:
 def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
     """The version this reference ends at, and the scalar edits that get it there."""
     where = f"{ref.file}:{ref.line}"
-    if ref.form == "kustomize" and ref.slot is not None:
-        inserted = insert_missing(ref, wanted)
-        if inserted is not None:
-            return inserted
     if ref.form != "string" and ref.tag_site is not None and (
-        ref.inline_digest or (ref.digest_site is None and wanted.digest is not None)
+        ref.inline_digest or (ref.digest_site is None and ref.insert_at is None and wanted.digest is not None)
     ):  # the digest is (or is to be) written inline: `tag: TAG@sha256:D` (CONTRACT §4)
         tag = wanted.tag if wanted.tag is not None else ref.version.tag
         if not tag:
@@ -200,18 +205,30 @@ def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
     out: list[Edit] = []
     tag = ref.version.tag
     if wanted.tag is not None:
-        if ref.tag_site is None:
-            raise ManifestError(f"{where}: {ref.repository} has no tag field to set")
         tag = wanted.tag
-        if ref.tag_site.value != tag:
-            out.append(Edit(ref.tag_site, tag))
+        if ref.tag_site is not None:
+            if ref.tag_site.value != tag:
+                out.append(Edit(ref.tag_site, tag))
+        elif ref.insert_at is not None:
+            out.append(_insertion(ref, "newTag", tag))
+        else:
+            raise ManifestError(f"{where}: {ref.repository} has no tag field to set")
     digest = wanted.digest
     if ref.digest_site is not None:
         if (ref.digest_site.value or None) != digest:
             out.append(Edit(ref.digest_site, digest or ""))
+    elif digest is not None and ref.insert_at is not None:
+        out.append(_insertion(ref, "digest", digest))
     elif digest is not None:
         raise ManifestError(f"{where}: {ref.repository} has no digest field to pin {digest}")
     return Version(tag, digest), out
+
+
+def _insertion(ref: ImageRef, key: str, value: str) -> Edit:
+    """A key missing from a kustomize `images:` entry, in the entry's indentation and style."""
+    assert ref.insert_at is not None
+    site = replace(ref.insert_at, path=(*ref.insert_at.path, key))
+    return Edit(site, value, raw=f"{ref.insert_prefix}{key}: {render(value, None)}", insert=True)
 
 
 def _semver(tag: str | None) -> semver.Version | None:
@@ -250,10 +267,16 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef],
     by_repo: dict[str, dict[Version, ImageRef]] = {}
     for ref in target:
         by_repo.setdefault(display_name(ref.repository), {}).setdefault(ref.version, ref)
-    edits: dict[str, dict[int, Edit]] = {}
+    edits: dict[str, dict[Hashable, Edit]] = {}
     changes: list[Change] = []
     skipped: dict[str, Skip] = {}
-    for ref in environment_refs(manifests):
+    by_file = {m.path: m for m in manifests}
+    current = environment_refs(manifests)
+    seen: set[tuple[str, int]] = set()  # a node repeated through an alias is restored once
+    for ref in current:
+        if (ref.file, ref.first_site.start) in seen:
+            continue
+        seen.add((ref.file, ref.first_site.start))
         old = by_key.get(ref.key)
         versions = by_repo.get(display_name(ref.repository), {})
         if old is None or display_name(old.repository) != display_name(ref.repository):
@@ -268,7 +291,8 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef],
         if new_version == ref.version or not ref_edits:
             continue
         for edit in ref_edits:
-            edits.setdefault(ref.file, {})[edit.site.start] = _as_written(edit, old)
+            edit = unanchor(_as_written(edit, old), by_file[ref.file], current)
+            edits.setdefault(ref.file, {})[(edit.site.start, edit.site.path)] = edit
         changes.append(Change(ref.file, min(e.site.line for e in ref_edits), ref.kind, ref.name,
                               ref.repository, str(ref.version), str(new_version)))
     return Plan(tuple(changes), tuple(skipped.values()), apply_edits(manifests, edits))
@@ -276,13 +300,15 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef],
 
 def _as_written(edit: Edit, old: ImageRef) -> Edit:
     """The edit that writes back the old scalar's own text, when it held the value being restored."""
+    if edit.insert:
+        return edit
     for site in (old.string_site, old.tag_site, old.digest_site):
         if site is not None and site.value == edit.value and site.source and "\n" not in site.source:
-            return replace(edit, raw=site.source, tag=site.yaml_tag)
+            return replace(edit, raw=strip_anchor(site.source), tag=site.yaml_tag)
     return edit
 
 
-def apply_edits(manifests: Sequence[Manifest], edits: Mapping[str, Mapping[int, Edit]]) -> dict[str, bytes]:
+def apply_edits(manifests: Sequence[Manifest], edits: Mapping[str, Mapping[Any, Edit]]) -> dict[str, bytes]:
     """The new bytes of every file with edits (each splice verified by re-parsing).
 
     An old scalar's text that would not read back as the value here (a plain `1.10` that must stay
@@ -298,6 +324,7 @@ def apply_edits(manifests: Sequence[Manifest], edits: Mapping[str, Mapping[int, 
         except ManifestError:
             if not any(e.raw is not None for e in file_edits.values()):
                 raise
-            text = splice(by_file[path], [replace(e, raw=None, tag=STR_TAG) for e in file_edits.values()])
+            text = splice(by_file[path], [e if e.insert else replace(e, raw=None, tag=STR_TAG)
+                                          for e in file_edits.values()])
         out[path] = by_file[path].encode(text)
     return out

@@ -3,7 +3,6 @@ reference made of one to three scalars (`ImageRef`)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import yaml
@@ -13,7 +12,6 @@ from gitops_bot.images import Version
 from gitops_bot.yamlnodes import STR_TAG, Path, compose_all
 
 BOM = "\ufeff"
-_ANCHOR = re.compile(r"&[^\s]+[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -29,15 +27,10 @@ class Site:
     value: str
     source: str = ""  # the scalar's text as written (what `rollback` restores)
     yaml_tag: str = STR_TAG  # what YAML reads it as (`tag: 16` is an int)
-    anchored: bool = False  # `&name value`: aliases elsewhere read the same scalar
 
     @classmethod
     def from_node(cls, node: yaml.ScalarNode, path: Path, doc: int, text: str = "") -> Site:
         start, end = node.start_mark.index, node.end_mark.index
-        anchored = text[start : start + 1] == "&"
-        if anchored:  # `&name value`: the value is what is edited, the anchor stays
-            m = _ANCHOR.match(text, start, end)
-            start = m.end() if m else start
         return cls(
             path=path,
             doc=doc,
@@ -48,45 +41,7 @@ class Site:
             value=str(node.value),
             source=text[start:end],
             yaml_tag=node.tag,
-            anchored=anchored,
         )
-
-
-@dataclass(frozen=True)
-class Slot:
-    """Where a key missing from a mapping is inserted, in the mapping's own indentation and style:
-    `prefix KEY: VALUE suffix` at `offset` (a block mapping: a line of its own; a flow mapping:
-    `, KEY: VALUE` after its last value)."""
-
-    path: Path  # of the mapping
-    doc: int
-    offset: int
-    line: int
-    prefix: str
-    suffix: str
-
-    @classmethod
-    def after_last_key(cls, mapping: yaml.MappingNode, path: Path, doc: int, text: str) -> Slot | None:
-        if not isinstance(mapping, yaml.MappingNode) or not mapping.value:
-            return None
-        first_key, last_value = mapping.value[0][0], mapping.value[-1][1]
-        end = last_value.end_mark.index
-        if mapping.flow_style:
-            return cls(path, doc, end, last_value.end_mark.line + 1, ", ", "")
-        if not isinstance(last_value, yaml.ScalarNode) or last_value.style in ("|", ">"):
-            return None  # only scalar entries (kustomize images:) get a key inserted
-        indent = " " * first_key.start_mark.column
-        newline = text.find("\n", end)
-        if newline < 0:  # the last line of a file without a final newline
-            return cls(path, doc, len(text), last_value.end_mark.line + 2, "\n" + indent, "")
-        eol = "\r\n" if text[newline - 1 : newline] == "\r" else "\n"
-        return cls(path, doc, newline + 1, last_value.end_mark.line + 2, indent, eol)
-
-    def text(self, pairs: list[tuple[str, str]]) -> str:
-        """The inserted text for `[(key, rendered value), ...]`."""
-        if self.prefix == ", ":
-            return "".join(f", {key}: {value}" for key, value in pairs)
-        return "".join(f"{self.prefix}{key}: {value}{self.suffix}" for key, value in pairs)
 
 
 @dataclass(frozen=True)
@@ -112,33 +67,25 @@ class ImageRef:
     alt_repository: str | None = None  # kustomize: the `name` an entry rewrites
     policy_namespace: str | None = None  # NAMESPACE of `NAMESPACE:POLICY`
     inline_digest: bool = False
-    slot: Slot | None = None  # kustomize: where a missing newTag/digest key is inserted
+    # kustomize: where a missing `newTag`/`digest` key goes (an empty site at the end of the entry's
+    # last line, or before its `}`), and what precedes the key there (newline and indent, or `, `)
+    insert_at: Site | None = None
+    insert_prefix: str = ""
+
+    @property
+    def first_site(self) -> Site:
+        site = self.string_site or self.tag_site or self.digest_site or self.insert_at
+        assert site is not None
+        return site
 
     @property
     def key(self) -> tuple[str, str, str, Path]:
         """Identifies the reference across commits: file, object and the path of its scalar."""
-        site = self.string_site or self.tag_site or self.digest_site
-        if site is None:
-            assert self.slot is not None
-            return (self.file, self.kind, self.name, (*self.slot.path, "newTag"))
-        return (self.file, self.kind, self.name, site.path)
+        return (self.file, self.kind, self.name, self.first_site.path)
 
     @property
     def line(self) -> int:
-        site = self.string_site or self.tag_site or self.digest_site
-        if site is None:
-            assert self.slot is not None
-            return self.slot.line - (0 if self.slot.prefix == ", " else 1)
-        return site.line
-
-    @property
-    def start(self) -> int:
-        """Offset of the reference's first scalar (or of its insertion slot) in the file."""
-        site = self.string_site or self.tag_site or self.digest_site
-        if site is None:
-            assert self.slot is not None
-            return self.slot.offset
-        return site.start
+        return self.first_site.line
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ try:  # libyaml: ~40x faster than the pure-Python composer, same marks
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
-MAX_FILE_BYTES = 8 * 2**20  # the largest YAML file read; real manifests stay far below 1 MiB
+MAX_FILE_BYTES = 16 * 2**20  # largest YAML file read (~40x that in memory composed); CRD bundles reach a few MiB
 MAX_DEPTH = 256  # nesting levels of one document (libyaml itself stops at 1,000)
 MAX_ALIAS_NODES = 200_000  # nodes reached through aliases in one file, counted with repetition
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -47,6 +47,10 @@ def compose_documents(text: str, filename: str) -> list[yaml.Node]:
     except yaml.YAMLError as err:
         raise ManifestError(f"{filename}:1: invalid YAML: {err}") from None
     docs = [doc for doc in docs if not _is_empty(doc)]
+    if "*" not in text:  # no alias: every node is reached once, only keys and depth to check
+        for doc in docs:
+            _check_tree(doc, filename)
+        return docs
     budget = _Budget(filename)
     try:
         for doc in docs:
@@ -160,6 +164,32 @@ def _compose_events(text: str, filename: str) -> list[yaml.Node]:
     return docs
 
 
+def _check_tree(root: yaml.Node, filename: str) -> None:
+    """Duplicate keys and depth of a tree without aliases (a plain walk, each node once)."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if depth > MAX_DEPTH:
+            raise _fail(filename, node.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, yaml.MappingNode):
+            _check_keys(node, filename)
+            stack.extend((v, depth + 1) for _k, v in node.value)
+        else:
+            stack.extend((v, depth + 1) for v in node.value)
+
+
+def _check_keys(node: yaml.MappingNode, filename: str) -> None:
+    """YAML requires unique keys; go-yaml refuses duplicates, and parsers disagree on which wins."""
+    keys: set[str] = set()
+    for k, _v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value != "<<":
+            if k.value in keys:
+                raise _fail(filename, k.start_mark, f"duplicate key {k.value!r}")
+            keys.add(k.value)
+
+
 class _Cycle(Exception):
     """An alias inside the node it refers to (a tree that never ends)."""
 
@@ -180,7 +210,7 @@ class _Budget:
             node, done = stack.pop()
             nid = id(node)
             if isinstance(node, yaml.ScalarNode):
-                self.size[nid], self.height[nid] = 1, 1
+                self.size[nid], self.height[nid] = 1, 0
                 continue
             children = _children(node)
             if done:
@@ -191,7 +221,7 @@ class _Budget:
                     raise _Cycle
                 continue  # reached again through an alias: measured already
             if isinstance(node, yaml.MappingNode):
-                self._check_keys(node)
+                _check_keys(node, self.filename)
             self.size[nid] = 0
             stack.append((node, True))
             stack.extend((child, False) for child in reversed(children))
@@ -211,15 +241,6 @@ class _Budget:
     def _bomb(self, node: yaml.Node) -> ManifestError:
         return ManifestError(f"{self.filename}:{node.start_mark.line + 1}: YAML aliases expand to more "
                              f"than {MAX_ALIAS_NODES} nodes (an alias bomb?); refusing to read the file")
-
-    def _check_keys(self, node: yaml.MappingNode) -> None:
-        """YAML requires unique keys; go-yaml refuses duplicates, and parsers disagree on which wins."""
-        keys: set[str] = set()
-        for k, _v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value != "<<":
-                if k.value in keys:
-                    raise _fail(self.filename, k.start_mark, f"duplicate key {k.value!r}")
-                keys.add(k.value)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -51,8 +51,8 @@ class Edit:
     value: str
     tag: str = STR_TAG
     raw: str | None = None
-    # An insertion (a key a mapping lacks): `raw` is inserted at the site, and these scalars appear.
-    adds: tuple[tuple[Path, str], ...] = ()
+    insert: bool = False  # `raw` is a new key and value, inserted at the (empty) site
+    also: tuple[Path, ...] = ()  # other paths that show this scalar (the aliases of an anchored one)
 
 
 def needs_quotes(value: str) -> bool:
@@ -98,7 +98,7 @@ def splice(manifest: Manifest, edits: Sequence[Edit]) -> str:
         if cur.site.end > prev.site.start:
             raise ManifestError(f"{manifest.path}:{cur.site.line}: overlapping edits")
     for edit in ordered:
-        if edit.adds:
+        if edit.insert:
             assert edit.raw is not None
             text = text[: edit.site.start] + edit.raw + text[edit.site.end :]
             continue
@@ -128,15 +128,6 @@ def _scalars(docs: Sequence[yaml.Node]) -> dict[tuple[int, Path], tuple[str, str
     }
 
 
-def _positions(docs: Sequence[yaml.Node]) -> dict[tuple[int, int], list[tuple[int, Path]]]:
-    """(document, end offset of a scalar) -> every place the scalar is read (its aliases too)."""
-    out: dict[tuple[int, int], list[tuple[int, Path]]] = {}
-    for i, doc in enumerate(docs):
-        for path, node in walk_scalars(doc):
-            out.setdefault((i, node.end_mark.index), []).append((i, path))
-    return out
-
-
 def verify(manifest: Manifest, new_text: str, edits: Sequence[Edit]) -> None:
     """Parse the edited text: only the edited scalars may differ, and each must now be the new string."""
     try:
@@ -145,16 +136,9 @@ def verify(manifest: Manifest, new_text: str, edits: Sequence[Edit]) -> None:
         raise ManifestError(f"edit would break the file: {err}") from None
     before, after = _scalars(manifest.docs), _scalars(after_docs)
     expected = dict(before)
-    positions = _positions(manifest.docs) if any(e.site.anchored for e in edits) else {}
     for edit in edits:
-        if edit.adds:
-            for path, value in edit.adds:
-                expected[(edit.site.doc, path)] = (STR_TAG, value)
-            continue
-        # an anchored scalar is read at each of its aliases too (the plan checked they may change)
-        places = positions.get((edit.site.doc, edit.site.end), []) if edit.site.anchored else []
-        for key in places or [(edit.site.doc, edit.site.path)]:
-            expected[key] = (edit.tag, edit.value)
+        for path in (edit.site.path, *edit.also):
+            expected[(edit.site.doc, path)] = (edit.tag, edit.value)
     if after != expected:
         bad = sorted(
             {k for k in expected.keys() | after.keys() if expected.get(k) != after.get(k)}, key=str

@@ -171,9 +171,9 @@ def test_render_round_trips_any_single_line_text(value: str, style: str | None) 
 # --- refusals and errors --------------------------------------------------------------------
 
 REFUSALS = {
-    # an anchored scalar is edited only when every alias of it is an image field of the same image
-    "anchored.yaml": (11, "spec.values.migrations.tag reads the anchored scalar of line 9"),
-    "alias.yaml": (8, "spec.values.common.tag reads the anchored scalar of line 8"),
+    # an anchored scalar whose alias is not an image field of the same image (CONTRACT §4)
+    "anchored.yaml": (9, "the anchored value &tag is also used by *tag (line 11), which is not an image field"),
+    "alias.yaml": (8, "the anchored value &tag is also used by *tag (line 11), which is not an image field"),
     "tagged.yaml": (9, "anchored or tagged"),
     "block-literal.yaml": (9, "block scalar"),
     "block-folded.yaml": (9, "block scalar"),
