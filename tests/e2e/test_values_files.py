@@ -167,3 +167,17 @@ def test_a_configmapgenerator_file_named_in_valuesfrom_is_a_values_file(tmp_path
         (f"{base}/web-values.yaml", 3, "web", "1.1.0")]
     assert remote.show("staging", f"{base}/web-values.yaml") == WEB_VALUES.replace(b"'1.0.0'", b"'1.1.0'")
     assert result["skipped"] == [{"image": "kai-other", "reason": "no matching image reference in the environment"}]
+
+
+def test_validate_reports_a_valuesfiles_entry_that_names_no_file(tmp_path: Path, run_bot: RunBot) -> None:
+    kai = "flux/clusters/staging/releases/kai.yaml"
+    remote = make_remote(tmp_path / "r")
+    release = remote.show("staging", kai).replace(b"values-staging.yaml", b"values-stagign.yaml")
+    remote.commit_file("staging", kai, release)
+    stderr = refused(run_bot, remote, "validate", "--env", "staging")
+    line = release.decode().splitlines().index("        - helm-charts/kai/values-stagign.yaml") + 1
+    assert f"{kai}:{line}: HelmRelease kai: values file 'helm-charts/kai/values-stagign.yaml' does not exist" in stderr
+    # a bump of another image still works, with a warning that names the entry
+    proc = run_bot("--repo", remote.url, "--dry-run", "bump", "--env", "staging", "--image", "kai-api-server=abc1234")
+    assert proc.returncode == 0, proc.stderr
+    assert "values-stagign.yaml' does not exist (skipped)" in proc.stderr
