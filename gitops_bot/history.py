@@ -131,8 +131,11 @@ class History:
     def values(self) -> dict[str, ValuesUse]:
         """The environment's Helm values files (as the head names them), read as values."""
         if self._values is None:
-            self._values = dict(uses_at(self.session.ws, self.env, self.head,
-                                        self.session.files(self.env, self.head)))
+            try:
+                files = self.session.files(self.env, self.head)
+            except UsageError:  # the path does not exist at the head: it names no values file
+                files = []
+            self._values = dict(uses_at(self.session.ws, self.env, self.head, files))
         return self._values
 
     def pathspecs(self) -> list[str]:
