@@ -181,3 +181,17 @@ def test_validate_reports_a_valuesfiles_entry_that_names_no_file(tmp_path: Path,
     proc = run_bot("--repo", remote.url, "--dry-run", "bump", "--env", "staging", "--image", "kai-api-server=abc1234")
     assert proc.returncode == 0, proc.stderr
     assert "values-stagign.yaml' does not exist (skipped)" in proc.stderr
+
+
+def test_a_values_file_that_is_a_symbolic_link_is_never_read(remote: Remote, run_bot: RunBot) -> None:
+    scratch = remote.scratch
+    git("fetch", "-q", "origin", "staging", cwd=scratch)
+    git("checkout", "-q", "-B", "staging", "FETCH_HEAD", cwd=scratch)
+    (scratch / STAGING_VALUES).unlink()
+    (scratch / STAGING_VALUES).symlink_to("/etc/hostname")
+    git("add", "-A", cwd=scratch)
+    git("commit", "-qm", "values file as a link out of the repository", cwd=scratch)
+    git("push", "-q", "origin", "HEAD:refs/heads/staging", cwd=scratch)
+    stderr = refused(run_bot, remote, "bump", "--env", "staging", "--image", "kai-rag-server=5d6e7f8")
+    assert f"skipping values file {STAGING_VALUES}: a symbolic link (not followed)" in stderr
+    assert "matches no image reference" in stderr
