@@ -49,6 +49,8 @@ def with_values(ws: Workspace, env: Environment, commit: str, manifests: list[Ma
     found = discovery_at(ws, env, commit, manifests)
     for problem in found.problems:
         log.warning("%s:%d: %s (skipped)", problem.file, problem.line, problem.message)
+    for pattern in found.unmatched:
+        log.warning("environments.%s.values-files: %r matches no file at %s", env.name, pattern, commit[:12])
     if not found.uses:
         return manifests
     by_path = {m.path: m for m in manifests}

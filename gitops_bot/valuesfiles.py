@@ -57,6 +57,7 @@ class Problem:
 class Discovery:
     uses: Mapping[str, ValuesUse]  # path -> its first use
     problems: tuple[Problem, ...] = ()
+    unmatched: tuple[str, ...] = ()  # `values-files` patterns that match no file
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -104,9 +105,13 @@ def discover(env: Environment, manifests: Sequence[Manifest], repo_paths: Iterab
     paths = set(repo_paths)
     uses: dict[str, ValuesUse] = {}
     problems: list[Problem] = []
+    unmatched = []
     for pattern in env.values_files:
         regex = glob_regex(pattern)
-        for path in sorted(p for p in paths if regex.fullmatch(p)):
+        matched = sorted(p for p in paths if regex.fullmatch(p))
+        if not matched:
+            unmatched.append(pattern)
+        for path in matched:
             uses.setdefault(path, ValuesUse(path, CONFIG_KIND, posixpath.basename(path),
                                             f"environments.{env.name}.values-files"))
     generated: dict[tuple[str, str], tuple[str, str]] = {}  # (ConfigMap, key) -> (file, where)
@@ -140,7 +145,7 @@ def discover(env: Environment, manifests: Sequence[Manifest], repo_paths: Iterab
                 path, where = generated[key]
                 if path in paths:
                     uses.setdefault(path, ValuesUse(path, "HelmRelease", name, where))
-    return Discovery(uses, tuple(problems))
+    return Discovery(uses, tuple(problems), tuple(unmatched))
 
 
 def _items(node: yaml.Node | None) -> list[yaml.Node]:

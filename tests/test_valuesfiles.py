@@ -132,6 +132,9 @@ def test_the_config_globs_match_files_anywhere_in_the_repository() -> None:
     found = discover(env, [], PATHS)
     assert list(found.uses) == ["charts/app/values-staging.yaml"]
     assert found.uses["charts/app/values-staging.yaml"].kind == "ValuesFile"
+    assert found.unmatched == ()
+    missing = Environment("staging", "staging", "clusters/staging", values_files=("nothing/*.yaml",))
+    assert discover(missing, [], PATHS).unmatched == ("nothing/*.yaml",)
 
 
 VALUES = b"""\
