@@ -195,3 +195,21 @@ def test_a_values_file_that_is_a_symbolic_link_is_never_read(remote: Remote, run
     stderr = refused(run_bot, remote, "bump", "--env", "staging", "--image", "kai-rag-server=5d6e7f8")
     assert f"skipping values file {STAGING_VALUES}: a symbolic link (not followed)" in stderr
     assert "matches no image reference" in stderr
+
+
+def test_a_file_another_environment_reads_through_its_helmrelease_is_shared(tmp_path: Path, run_bot: RunBot) -> None:
+    """As in examples/self.gitops-bot.yaml, both environments live on one branch; production's kai
+    release reads the staging values file too."""
+    kai = "flux/clusters/production/releases/kai.yaml"
+    remote = make_remote(tmp_path / "r", branches=("main",))
+    release = remote.show("main", kai).replace(b"values-production.yaml", b"values-staging.yaml")
+    remote.commit_file("main", kai, release)
+    config = tmp_path / "one-branch.yaml"
+    config.write_text(CONFIG.format(staging="[]", production="[]"))
+    line = release.decode().splitlines().index("        - helm-charts/kai/values-staging.yaml") + 1
+    stderr = refused(run_bot, remote, "--config", str(config), "bump", "--env", "staging",
+                     "--image", "kai-rag-server=5d6e7f8")
+    assert f"{STAGING_VALUES} is a values file of environment production too ({kai}:{line})" in stderr
+    proc = run_bot("--repo", remote.url, "--config", str(config), "bump", "--env", "production",
+                   "--image", "kai-rag-server=5d6e7f8")  # the other way round too
+    assert proc.returncode == 2 and "of environment staging too" in proc.stderr
