@@ -134,7 +134,9 @@ def discover(env: Environment, manifests: Sequence[Manifest], repo_paths: Iterab
                 problems.append(Problem(m.path, line, f"HelmRelease {name}: valuesFiles entry {rel!r} "
                                                       f"leaves the repository"))
             elif target not in paths:
-                problems.append(Problem(m.path, line, f"HelmRelease {name}: values file {rel!r} does not exist"))
+                ignore = dig(doc, "spec", "chart", "spec", "ignoreMissingValuesFiles")
+                if not (isinstance(ignore, yaml.ScalarNode) and ignore.value == "true"):  # Flux fails
+                    problems.append(Problem(m.path, line, f"HelmRelease {name}: values file {rel!r} does not exist"))
             else:
                 uses.setdefault(target, ValuesUse(target, "HelmRelease", name, f"{m.path}:{line}"))
         for item in _items(dig(doc, "spec", "valuesFrom")):

@@ -158,3 +158,10 @@ def test_a_values_file_holds_references_at_its_root() -> None:
     assert find_refs(Manifest.parse("values.yaml", VALUES)) == []  # read as a plain manifest: nothing
     plan = make_plan([manifest], [Wanted.parse("ghcr.io/kai/app=1.10", None)], Rules())
     assert plan.files == {"values.yaml": VALUES.replace(b'"1.0"', b'"1.10"')}
+
+
+def test_a_missing_values_file_flux_is_told_to_ignore_is_no_problem() -> None:
+    release = _release(files="[charts/app/missing.yaml]")
+    text = release.text.replace("      valuesFiles:", "      ignoreMissingValuesFiles: true\n      valuesFiles:")
+    found = discover(ENV, [Manifest.parse(release.path, text.encode())], PATHS)
+    assert found.uses == {} and found.problems == ()
