@@ -105,15 +105,6 @@ def discover(env: Environment, manifests: Sequence[Manifest], repo_paths: Iterab
     paths = set(repo_paths)
     uses: dict[str, ValuesUse] = {}
     problems: list[Problem] = []
-    unmatched = []
-    for pattern in env.values_files:
-        regex = glob_regex(pattern)
-        matched = sorted(p for p in paths if regex.fullmatch(p))
-        if not matched:
-            unmatched.append(pattern)
-        for path in matched:
-            uses.setdefault(path, ValuesUse(path, CONFIG_KIND, posixpath.basename(path),
-                                            f"environments.{env.name}.values-files"))
     generated: dict[tuple[str, str], tuple[str, str]] = {}  # (ConfigMap, key) -> (file, where)
     releases: list[tuple[Manifest, yaml.Node]] = []
     for m in manifests:
@@ -147,6 +138,15 @@ def discover(env: Environment, manifests: Sequence[Manifest], repo_paths: Iterab
                 path, where = generated[key]
                 if path in paths:
                     uses.setdefault(path, ValuesUse(path, "HelmRelease", name, where))
+    unmatched: list[str] = []  # the configuration's files last: a HelmRelease that reads one names it better
+    for pattern in env.values_files:
+        regex = glob_regex(pattern)
+        matched = sorted(p for p in paths if regex.fullmatch(p))
+        if not matched:
+            unmatched.append(pattern)
+        for path in matched:
+            uses.setdefault(path, ValuesUse(path, CONFIG_KIND, posixpath.basename(path),
+                                            f"environments.{env.name}.values-files"))
     return Discovery(uses, tuple(problems), tuple(unmatched))
 
 
