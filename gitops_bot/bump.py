@@ -16,6 +16,7 @@ from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_w
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.template import render_message
+from gitops_bot.valuesenv import refuse_shared
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class BumpRequest:
     pr: PullRequestOverrides | None = None
     verify: bool | None = None  # --verify-image / registry.verify
     pin: bool | None = None  # --pin-digest / registry.pin-digest
+    allow_shared: bool = False  # edit a values file another environment of the branch reads too
 
 
 def wanted_images(images: Sequence[str], tag: str | None, aliases: dict[str, str]) -> list[Wanted]:
@@ -81,6 +83,7 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
         if checks.pin:
             want = pin_wanted(wanted, environment_refs(manifests), session.config.images, registry())
         plan = make_plan(manifests, want, rules)
+        refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         subject = subject_for("deploy", env.name, plan.changes)
         if request.message:
             subject = render_template(request.message, env.name, subject)

@@ -17,6 +17,7 @@ from gitops_bot.plan import Change, Plan, apply_edits
 from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
+from gitops_bot.valuesenv import refuse_shared
 from gitops_bot.yamledit import Edit
 from gitops_bot.yamlnodes import dig
 
@@ -34,6 +35,7 @@ class CanaryRequest:
     delivery: str | None = None
     pr: PullRequestOverrides | None = None
     verify: bool | None = None  # start: --verify-image / registry.verify
+    allow_shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,14 @@ def _site(doc: yaml.Node, index: int, path: tuple[str, ...], where: str) -> Site
 
 def canary_blocks(manifest: Manifest) -> list[_Block]:
     out = []
+    # a Helm values file is the values themselves: its stable image is image.tag at its root
+    values: tuple[str, ...] = () if manifest.values_for is not None else ("spec", "values")
     for ref in find_refs(manifest):
         site = ref.tag_site
         # one block per HelmRelease: the chart's stable image is spec.values.image (CONTRACT §7)
-        if ref.kind != "HelmRelease" or ref.form != "values" or site is None or site.path != STABLE_TAG:
+        if ref.form != "values" or site is None or site.path != (*values, "image", "tag") or (
+                values and ref.kind != "HelmRelease"):
             continue
-        values = ("spec", "values")
         doc = manifest.docs[site.doc]
         if dig(doc, *values, "canary") is None:
             continue
@@ -145,7 +149,9 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
     env, head = session.environment(EnvRequest(request.env))
 
     def build(base: str) -> Proposal:
-        plan = plan_canary(session.manifests(env, base), request, wanted, dict(session.config.images))
+        manifests = session.manifests(env, base)
+        plan = plan_canary(manifests, request, wanted, dict(session.config.images))
+        refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         subject = subject_for(f"canary-{request.action}", env.name, plan.changes)
         body = [f"Canary weight: {request.weight}%", ""] if request.weight is not None else []
         weight = f" weight {request.weight}" if request.weight is not None else ""

@@ -84,6 +84,7 @@ class Environment:
     path: str
     source_refs: tuple[str, ...] = ()
     delivery: str = "push"
+    values_files: tuple[str, ...] = ()  # globs relative to the repository root (docs/image-references.md)
 
     def deploys(self, ref: str) -> bool:
         return any(fnmatch.fnmatchcase(ref, pattern) for pattern in self.source_refs)
@@ -197,7 +198,7 @@ def _environment(name: str, raw: Any) -> Environment:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) or name.endswith((".", ".lock")):
         raise ConfigError(f"config key {where!r}: an environment name is letters, digits, '.', '_' and "
                           f"'-' (it names the branch gitops-bot/{name})")
-    body = _keys(raw, where, ("branch", "path", "source-refs", "delivery"))
+    body = _keys(raw, where, ("branch", "path", "source-refs", "delivery", "values-files"))
     for required in ("branch", "path"):
         if required not in body:
             raise ConfigError(f"config key '{where}.{required}' is missing")
@@ -213,6 +214,8 @@ def _environment(name: str, raw: Any) -> Environment:
         path=_env_path(body["path"], f"{where}.path"),
         source_refs=_str_list(body.get("source-refs", []), f"{where}.source-refs"),
         delivery=delivery,
+        values_files=tuple(_env_path(v, f"{where}.values-files")
+                           for v in _str_list(body.get("values-files", []), f"{where}.values-files")),
     )
 
 

@@ -21,6 +21,8 @@ from gitops_bot.manifests import ImageRef, Manifest, find_refs
 from gitops_bot.message import ENV_TRAILER, ROLLBACK_TRAILER, ImageMove, image_moves, moves, trailer
 from gitops_bot.session import Session
 from gitops_bot.states import diff_refs
+from gitops_bot.valuesenv import uses_at
+from gitops_bot.valuesfiles import ValuesUse, as_values
 
 log = logging.getLogger("gitops_bot.history")
 _FIELDS = "%x1e%H%x1f%cI%x1f%an <%ae>%x1f%P%x1f%B%x1f"
@@ -78,6 +80,7 @@ class History:
         self._moves: dict[str, tuple[ImageMove, ...]] = {}  # commit -> its image moves
         self._unreadable: set[str] = set()  # commits already warned about
         self._fetched = 0  # commits of history fetched beyond the tip
+        self._values: dict[str, ValuesUse] | None = None  # the values files at the head, by path
 
     # -- depth ---------------------------------------------------------------------------------
     def deepen(self, wanted: int | None = None) -> bool:
@@ -125,11 +128,26 @@ class History:
         return sorted(dict.fromkeys(found.values()), key=lambda s: order.get(s, 0))
 
     # -- reading -------------------------------------------------------------------------------
+    def values(self) -> dict[str, ValuesUse]:
+        """The environment's Helm values files (as the head names them), read as values."""
+        if self._values is None:
+            try:
+                files = self.session.files(self.env, self.head)
+            except UsageError:  # the path does not exist at the head: it names no values file
+                files = []
+            self._values = dict(uses_at(self.session.ws, self.env, self.head, files))
+        return self._values
+
+    def pathspecs(self) -> list[str]:
+        """What the environment's deploys change: its path and its values files."""
+        return [self.env.path, *sorted(set(self.values()) - {self.env.path}),
+                *(f":(glob){pattern}" for pattern in self.env.values_files)]
+
     def refs_like(self, commit: str, base: str, base_refs: list[ImageRef]) -> list[ImageRef]:
         """The references at `commit`, from those at `base`: only the files that differ between the
         two are read (and parsed) at `commit`."""
         out = self.session.ws.git.out("diff-tree", "-r", "-z", "--no-renames", base, commit, "--",
-                                      self.env.path)
+                                      *self.pathspecs())
         changed = _raw_changes(out)
         self._read([c.new for c in changed if c.new])
         paths = {c.path for c in changed}
@@ -144,7 +162,7 @@ class History:
 
     def _commits(self) -> Iterator[Commit]:
         out = self.session.ws.git.out("log", "--first-parent", "--raw", "--no-abbrev", "--no-renames", "-z",
-                                      f"--format={_FIELDS}", self.head, "--", self.env.path)
+                                      f"--format={_FIELDS}", self.head, "--", *self.pathspecs())
         for record in filter(None, out.split("\x1e")):
             sha, date, author, parents, message, raw = record.split("\x1f", 5)
             yield Commit(sha, date, author, tuple(parents.split()), message.strip() + "\n",
@@ -160,7 +178,9 @@ class History:
             if data is None:
                 data = self._read([blob])[blob]
             try:
-                self._file_refs[key] = find_refs(Manifest.parse(path, data))
+                manifest = Manifest.parse(path, data)
+                use = self.values().get(path)
+                self._file_refs[key] = find_refs(as_values(manifest, use) if use else manifest)
             except ManifestError as err:
                 self._file_refs[key] = err
         return self._file_refs[key]

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import yaml
 
-from gitops_bot.errors import ManifestError
 from gitops_bot.filenames import is_kustomization
 from gitops_bot.images import ImageString, Version
 from gitops_bot.markers import MARKER, marker_refs
@@ -26,6 +25,10 @@ def find_refs(manifest: Manifest) -> list[ImageRef]:
     refs: list[ImageRef] = []
     kustomization = is_kustomization(manifest.path)
     for index, doc in enumerate(manifest.docs):
+        if manifest.values_for is not None:  # a Helm values file: the whole document is values
+            kind, name = manifest.values_for
+            _values_refs(_Ctx(manifest.path, kind, name, index, manifest.text), doc, (), refs)
+            continue
         api = scalar(get(doc, "apiVersion")) or ""
         kind = scalar(get(doc, "kind")) or ""
         name = scalar(dig(doc, "metadata", "name")) or ""
@@ -81,19 +84,13 @@ def _values_refs(ctx: _Ctx, node: yaml.Node, path: Path, out: list[ImageRef]) ->
         return
     if not isinstance(node, yaml.MappingNode):
         return
-    merged = get(node, "<<")
-    image_keys = ("repository", "tag", "registry", "digest")
-    if merged is not None and any(get(node, k) is not None for k in image_keys) and any(
-        get(m, k) is not None for m in _merge_sources(merged) for k in image_keys
-    ):  # a merged image mapping with an override: editing the anchor would not change what Helm gets
-        line = node.start_mark.line + 1
-        raise ManifestError(f"{ctx.file}:{line}: image values that override a merge key (<<) are not "
-                            f"edited: write the mapping out")
-    repo_node, tag_node = get(node, "repository"), get(node, "tag")
+    # A key the mapping sets overrides a merge key (`<<: *defaults` then `tag: x`): it is edited in
+    # place; a key only merged in is the anchor's scalar, shared with every mapping that merges it.
+    repo_node, tag_node = merged_get(node, "repository"), merged_get(node, "tag")
     repository = scalar(repo_node)
     if repository and isinstance(tag_node, yaml.ScalarNode) and "://" not in repository:
-        registry = scalar(get(node, "registry"))
-        digest_node = get(node, "digest")
+        registry = scalar(merged_get(node, "registry"))
+        digest_node = merged_get(node, "digest")
         full = f"{registry.rstrip('/')}/{repository}" if registry else repository
         version = Version.from_tag_text(str(tag_node.value), scalar(digest_node) or None)
         inline = version.digest is not None and version.digest != (scalar(digest_node) or None)
@@ -116,6 +113,19 @@ def _values_refs(ctx: _Ctx, node: yaml.Node, path: Path, out: list[ImageRef]) ->
 
 def _merge_sources(node: yaml.Node) -> list[yaml.Node]:
     return list(node.value) if isinstance(node, yaml.SequenceNode) else [node]
+
+
+def merged_get(node: yaml.Node, key: str, depth: int = 0) -> yaml.Node | None:
+    """`key` of a mapping as YAML's merge key (<<) makes it: its own first, then each merged mapping."""
+    own = get(node, key)
+    if own is not None or depth > 32:
+        return own
+    merged = get(node, "<<")
+    for source in _merge_sources(merged) if merged is not None else []:
+        found = merged_get(source, key, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def _kustomize_refs(ctx: _Ctx, images: yaml.Node | None, path: Path, out: list[ImageRef]) -> None:

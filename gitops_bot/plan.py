@@ -13,6 +13,7 @@ from gitops_bot.errors import ManifestError, PolicyError, UsageError
 from gitops_bot.images import EXACT, ImageString, Version, Wanted, display_name, match_kind, matches, refuse_ambiguous
 from gitops_bot.manifests import MARKER, ImageRef, Manifest, find_refs
 from gitops_bot.markers import IMAGE_API, link_policies, policy_images
+from gitops_bot.mergekeys import check_merged, scalar_readers
 from gitops_bot.yamledit import Edit, render, splice
 from gitops_bot.yamlnodes import STR_TAG
 
@@ -92,7 +93,7 @@ def environment_refs(manifests: Iterable[Manifest]) -> list[ImageRef]:
 def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Rules) -> Plan:
     """Match each wanted image against the references and produce the edits of every file."""
     refs = environment_refs(manifests)
-    by_file = {m.path: m for m in manifests}
+    by_file, readers = {m.path: m for m in manifests}, scalar_readers(refs)
     edits: dict[str, dict[Hashable, Edit]] = {}
     changes: list[Change] = []
     skipped: list[Skip] = []
@@ -127,6 +128,7 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
             if new_version == ref.version or not ref_edits:
                 continue
             ref_edits = [unanchor(e, by_file[ref.file], refs) for e in ref_edits]
+            check_merged(ref, ref_edits, readers, by_file)
             _check_policy(ref, new_version, rules)
             for edit in ref_edits:
                 edits.setdefault(ref.file, {})[(edit.site.start, edit.site.path)] = edit

@@ -17,6 +17,7 @@ from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_w
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import versions
+from gitops_bot.valuesenv import refuse_shared
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class PromoteRequest:
     pr: PullRequestOverrides | None = None
     verify: bool | None = None  # --verify-image / registry.verify
     pin: bool | None = None  # --pin-digest / registry.pin-digest
+    allow_shared: bool = False
 
 
 def promote(session: Session, request: PromoteRequest) -> WriteResult:
@@ -67,6 +69,7 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
         manifests = session.manifests(env, base, needles(wanted, {}))
         want = pin_wanted(wanted, environment_refs(manifests), {}, registry()) if checks.pin else wanted
         plan = make_plan(manifests, want, rules)
+        refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         plan = replace(plan, skipped=plan.skipped + tuple(ambiguous))
         subject = subject_for(f"promote({source.name}->{env.name})", env.name, plan.changes)
         subject = subject.replace(f"({env.name}):", ":", 1)

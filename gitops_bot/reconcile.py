@@ -26,6 +26,7 @@ from gitops_bot.registry.flux import tree_policies
 from gitops_bot.registry.policy import Policy, PolicyFailed, is_downgrade
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
+from gitops_bot.valuesenv import refuse_shared
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ReconcileRequest:
     pr: PullRequestOverrides | None = None
     verify: bool | None = None
     pin: bool | None = None
+    allow_shared: bool = False  # edit a values file another environment of the branch reads too
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ def reconcile(session: Session, request: ReconcileRequest) -> WriteResult:
             wanted = pin_wanted(wanted, refs, aliases, registry())
         rules = Rules(aliases=aliases, policy="any", allow_missing=True, holds=holds, force=request.force)
         plan = make_plan(manifests, wanted, rules)
+        refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         plan = replace(plan, skipped=tuple(skipped) + plan.skipped)
         body = ["Newest tags the image policies allow.", ""]
         return Proposal(plan, compose(subject_for("deploy", env.name, plan.changes), env.name, plan.changes,

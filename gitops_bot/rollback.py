@@ -18,6 +18,7 @@ from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import diff_refs
+from gitops_bot.valuesenv import refuse_shared
 from gitops_bot.workspace import identity
 
 
@@ -35,6 +36,7 @@ class RollbackRequest:
     delivery: str | None = None
     pr: PullRequestOverrides | None = None
     verify: bool | None = None  # --verify-image / registry.verify: the old tags must still exist
+    allow_shared: bool = False
 
 
 def rollback(session: Session, request: RollbackRequest) -> WriteResult:
@@ -62,6 +64,7 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         manifests = session.manifests(env, base)
         target_refs = history.refs_like(target, base, environment_refs(manifests))
         plan = make_restore_plan(manifests, target_refs, target[:12])
+        refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         if plan.changed and request.hold:
             old = session.ws.read_file(base, HOLDS_FILE)
             when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

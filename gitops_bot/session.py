@@ -217,13 +217,15 @@ class Session:
         it is only checked to be well-formed YAML (a malformed file still stops the run), not parsed.
         """
         from gitops_bot.manifests import Manifest
+        from gitops_bot.valuesenv import with_values
+        from gitops_bot.valuesfiles import needs_parsing
         from gitops_bot.yamlnodes import check_syntax
 
         files = self.files(env, commit)
         out = []
         for f in files:
-            if needles is None or any(n in f.data for n in needles):
+            if needles is None or any(n in f.data for n in needles) or needs_parsing(f.data):
                 out.append(Manifest.parse(f.path, f.data))
             else:
                 check_syntax(f.data, f.path)
-        return out
+        return with_values(self.ws, env, commit, out, needles)  # and its Helm values files

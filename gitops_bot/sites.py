@@ -96,6 +96,8 @@ class Manifest:
     text: str
     bom: bool
     docs: tuple[yaml.Node, ...]
+    # A Helm values file: (kind, name) of what reads it; its documents are values (docs/image-references.md)
+    values_for: tuple[str, str] | None = None
 
     @classmethod
     def parse(cls, path: str, data: bytes) -> Manifest:

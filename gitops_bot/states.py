@@ -29,6 +29,8 @@ def versions(refs: Iterable[ImageRef]) -> dict[str, str]:
     """
     seen: dict[str, list[str]] = {}
     for ref in refs:
+        if not str(ref.version):  # a kustomize entry without newTag: the workload's tag applies
+            continue
         tags = seen.setdefault(display_name(ref.repository), [])
         if str(ref.version) not in tags:
             tags.append(str(ref.version))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ from gitops_bot.filenames import is_kustomization
 from gitops_bot.images import DIGEST_RE, TAG_RE
 from gitops_bot.manifests import Manifest, find_refs
 from gitops_bot.session import EnvRequest, Session
+from gitops_bot.valuesenv import for_validation, values_files
+from gitops_bot.valuesfiles import ValuesUse, as_values
 from gitops_bot.workspace import RepoFile
 from gitops_bot.yamlnodes import dig, get, scalar
 
@@ -93,19 +95,23 @@ class _Tree:
         return path in self.paths or path in self.folders
 
 
-def check_files(files: Sequence[RepoFile], repository_paths: Iterable[str] | None = None) -> tuple[list[Problem], int]:
+def check_files(files: Sequence[RepoFile], repository_paths: Iterable[str] | None = None,
+                values: Mapping[str, ValuesUse] | None = None) -> tuple[list[Problem], int]:
     """Problems of every file, and how many documents were checked.
 
     `repository_paths` lists every file of the repository (kustomize entries may point outside the
-    environment's path); by default, the files given.
+    environment's path); by default, the files given. `values`: the Helm values files among them.
     """
     problems: list[Problem] = []
     manifests: list[Manifest] = []
     for f in files:
         try:
-            manifests.append(Manifest.parse(f.path, f.data))
+            manifest = Manifest.parse(f.path, f.data)
         except ManifestError as err:
             problems.append(Problem.from_error(err, f.path))
+            continue
+        use = (values or {}).get(f.path)
+        manifests.append(as_values(manifest, use) if use else manifest)
     tree = _Tree(set(repository_paths) if repository_paths is not None else {f.path for f in files})
     tree.paths.update(f.path for f in files)
     for m in manifests:
@@ -116,6 +122,8 @@ def check_files(files: Sequence[RepoFile], repository_paths: Iterable[str] | Non
     for m in manifests:
         for doc in m.docs:
             docs += 1
+            if m.values_for is not None:
+                continue  # Helm values: data, whatever keys they hold
             if not _is_kustomization(m.path, doc) and m.path not in tree.data:
                 problems += _check_object(m, doc, listed=m.path in tree.resources)
         problems += _check_refs(m)
@@ -269,6 +277,12 @@ def validate(session: Session, names: Sequence[str]) -> list[EnvironmentReport]:
     out = []
     for name in names or tuple(session.load_config().environments):
         env, commit = session.other_environment(name)
-        problems, docs = check_files(session.files(env, commit), session.ws.paths(commit))
+        files = session.files(env, commit)
+        found = for_validation(session.ws, env, commit, files)  # and the environment's values files
+        files += [f for f in values_files(session.ws, found.uses.values(), commit)
+                  if f.path not in {g.path for g in files}]
+        problems, docs = check_files(files, session.ws.paths(commit), found.uses)
+        problems = sorted({*problems, *(Problem(p.file, p.line, p.message) for p in found.problems)},
+                          key=lambda p: (p.file, p.line, p.message))
         out.append(EnvironmentReport(name, docs, tuple(problems)))
     return out

@@ -45,6 +45,10 @@ KAI_SERVICES = {
 }
 GPU_WORKERS = set(KAI_SERVICES) - {"api-server", "coordinator", "workflow-finalizer"}
 REDIS_IMAGE = {"registry": "docker.io", "repository": "bitnami/redis", "tag": "7.2.4-debian-12-r9"}
+# The Kai chart lives in the GitOps repository itself (helm-charts/kai beside flux/), installed by the
+# HelmRelease `kai` of each cluster from the GitRepository flux-system with its environment's values file.
+CHARTS = REPO / "helm-charts"
+KAI_CHART_IMAGE = "ghcr.io/kai-platform/kai-rag-server"
 
 # CONTRACT.md section 7.
 CANARY_BLOCK = {
@@ -65,6 +69,7 @@ def expected_flux_objects() -> set[tuple[str, str, str, str]]:
         ("source.toolkit.fluxcd.io/v1", "HelmRepository", "flux-system", "kai-charts"),
         ("source.toolkit.fluxcd.io/v1", "HelmRepository", "flux-system", "bitnami"),
         ("helm.toolkit.fluxcd.io/v2", "HelmRelease", "kai", "redis"),
+        ("helm.toolkit.fluxcd.io/v2", "HelmRelease", "kai", "kai"),
         ("v1", "Namespace", None, "kai"),
         ("v1", "Namespace", None, "kai-ml"),
     }
@@ -301,7 +306,7 @@ def test_every_flux_object_matches_its_crd_schema() -> None:
                 f"{rel} {doc['kind']}/{doc['metadata'].get('name')}: {e}" for e in schema_errors(doc)
             ]
     assert not problems, "\n".join(problems)
-    per_env = {"HelmRelease": 12, "HelmRepository": 2, "GitRepository": 1, "Kustomization": 1}
+    per_env = {"HelmRelease": 13, "HelmRepository": 2, "GitRepository": 1, "Kustomization": 1}
     assert checked == {kind: n * len(ENVS) for kind, n in per_env.items()}
 
 
@@ -348,7 +353,7 @@ def test_cel_subset() -> None:
 def test_image_repositories_and_tags_per_environment() -> None:
     for env in ENVS:
         releases = helm_releases(env)
-        assert set(releases) == set(KAI_SERVICES) | {"redis"}, env
+        assert set(releases) == set(KAI_SERVICES) | {"redis", "kai"}, env
         for name, (namespace, repository) in KAI_SERVICES.items():
             release = releases[name]
             assert release["metadata"]["namespace"] == namespace, (env, name)
@@ -372,7 +377,7 @@ def test_image_repositories_and_tags_per_environment() -> None:
 def test_gpu_workers_are_scheduled_on_gpu_nodes() -> None:
     for env in ENVS:
         for name, release in helm_releases(env).items():
-            values = release["spec"]["values"]
+            values = release["spec"].get("values", {})  # the kai release reads values files
             gpus = values.get("resources", {}).get("limits", {}).get("nvidia.com/gpu")
             if name in GPU_WORKERS:
                 assert gpus == 1, (env, name)
@@ -404,3 +409,20 @@ def test_every_kai_release_carries_the_canary_block() -> None:
         for name in KAI_SERVICES:
             assert releases[name]["spec"]["values"].get("canary") == CANARY_BLOCK, (env, name)
         assert "canary" not in releases["redis"]["spec"]["values"], env
+
+
+def test_the_kai_chart_comes_from_the_gitops_repository_with_a_values_file_per_environment() -> None:
+    assert yaml.safe_load((CHARTS / "kai" / "Chart.yaml").read_text())["name"] == "kai"
+    defaults = yaml.safe_load((CHARTS / "kai" / "values.yaml").read_text())
+    assert "tag" not in defaults["image"]  # each environment pins its own tag in its own file
+    for env in ENVS:
+        chart = helm_releases(env)["kai"]["spec"]["chart"]["spec"]
+        assert chart["chart"] == "./helm-charts/kai"
+        assert chart["sourceRef"] == {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}
+        assert chart["valuesFiles"] == ["helm-charts/kai/values.yaml", f"helm-charts/kai/values-{env}.yaml"]
+        for rel in chart["valuesFiles"]:  # relative to the root of the repository Flux syncs
+            raw = (REPO / rel).read_bytes()
+            assert raw.endswith(b"\n") and b"\r" not in raw and b"\t" not in raw, rel
+        values = yaml.safe_load((REPO / chart["valuesFiles"][1]).read_text())
+        assert values["image"] == {"repository": KAI_CHART_IMAGE, "tag": TAGS[env], "pullPolicy": "IfNotPresent"}
+        assert values["canary"] == CANARY_BLOCK

@@ -26,6 +26,13 @@ delivery_option = click.option(
 )
 
 
+allow_shared_option = click.option(
+    "--allow-shared", is_flag=True,
+    help="Also edit a Helm values file that another environment on the same branch reads "
+         "(by default refused: the change would deploy there too).",
+)
+
+
 def pr_options(func: F) -> F:
     """Pull-request flags; they add to (labels, reviewers) or override (draft, auto-merge) the config."""
     for opt in reversed([

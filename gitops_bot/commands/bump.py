@@ -6,7 +6,7 @@ import click
 
 from gitops_bot.bump import BumpRequest, bump
 from gitops_bot.cli import global_options
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.commands._registry import registry_options
 from gitops_bot.commands.wait import wait_options
 from gitops_bot.session import EnvRequest
@@ -24,6 +24,7 @@ from gitops_bot.session import EnvRequest
 @click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
 @click.option("--allow-missing", is_flag=True, help="Skip images that match nothing instead of failing.")
 @click.option("--force", is_flag=True, help="Update held images too.")
+@allow_shared_option
 @click.option("--message", metavar="TEMPLATE",
               help="Commit subject; {env} and {subject} (the default subject) are replaced, {{ and }} "
                    "are literal braces, anything else in braces is refused.")
@@ -34,7 +35,7 @@ from gitops_bot.session import EnvRequest
 def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images: tuple[str, ...],
                  tag: str | None, delivery: str | None, allow_downgrade: bool, allow_missing: bool,
                  force: bool, message: str | None, verify_image: bool | None, pin_digest: bool | None,
-                 **pr: Any) -> None:
+                 allow_shared: bool, **pr: Any) -> None:
     """Set image tags in one environment, then commit and push (or open a PR).
 
     \b
@@ -49,6 +50,6 @@ def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images
     request = BumpRequest(
         target=EnvRequest(env, ref), images=images, tag=tag, delivery=delivery,
         allow_downgrade=allow_downgrade, allow_missing=allow_missing, force=force, message=message,
-        pr=pr_overrides(**pr), verify=verify_image, pin=pin_digest,
+        pr=pr_overrides(**pr), verify=verify_image, pin=pin_digest, allow_shared=allow_shared,
     )
     run_write(ctx, lambda session: bump(session, request))

@@ -6,7 +6,7 @@ import click
 
 from gitops_bot.canary import CanaryRequest, canary
 from gitops_bot.cli import global_options
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.commands._registry import verify_option
 from gitops_bot.commands.wait import wait_options
 
@@ -29,13 +29,15 @@ def _run(ctx: click.Context, /, request: CanaryRequest) -> None:
 @delivery_option
 @wait_options
 @verify_option
+@allow_shared_option
 @pr_options
 @global_options
 @click.pass_context
 def canary_start(ctx: click.Context, /, env: str, images: tuple[str, ...], weight: int | None,
-                 delivery: str | None, verify_image: bool | None, **pr: Any) -> None:
+                 delivery: str | None, verify_image: bool | None, allow_shared: bool, **pr: Any) -> None:
     """Enable the canary: canary.enabled true, canary.weight N, canary.image.tag TAG."""
-    _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr), verify=verify_image))
+    _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr), verify=verify_image,
+                            allow_shared=allow_shared))
 
 
 def _finish_command(action: str, doc: str) -> click.Command:
@@ -45,12 +47,13 @@ def _finish_command(action: str, doc: str) -> click.Command:
     @click.option("--image", "images", multiple=True, metavar="NAME", help="Only these images. Repeatable.")
     @delivery_option
     @wait_options
+    @allow_shared_option
     @pr_options
     @global_options
     @click.pass_context
     def command(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
-                **pr: Any) -> None:
-        _run(ctx, CanaryRequest(env, action, images, None, delivery, pr_overrides(**pr)))
+                allow_shared: bool, **pr: Any) -> None:
+        _run(ctx, CanaryRequest(env, action, images, None, delivery, pr_overrides(**pr), allow_shared))
 
     command.__doc__ = doc
     return canary_group.command(action)(command)

@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from gitops_bot.cli import global_options, options, run_credentials
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.commands._registry import registry_options
 from gitops_bot.commands.wait import wait_options
 from gitops_bot.images import short_name
@@ -21,6 +21,7 @@ from gitops_bot.session import Session
               help="Only these images (default: every image present in both). Repeatable.")
 @click.option("--allow-downgrade", is_flag=True, help="With policy semver: allow a lower version.")
 @click.option("--force", is_flag=True, help="Update held images too.")
+@allow_shared_option
 @delivery_option
 @wait_options
 @registry_options
@@ -29,7 +30,7 @@ from gitops_bot.session import Session
 @click.pass_context
 def promote_command(ctx: click.Context, /, source: str, target: str, images: tuple[str, ...],
                     allow_downgrade: bool, force: bool, delivery: str | None, verify_image: bool | None,
-                    pin_digest: bool | None, **pr: Any) -> None:
+                    pin_digest: bool | None, allow_shared: bool, **pr: Any) -> None:
     """Copy image tags from one environment to another.
 
     \b
@@ -37,7 +38,7 @@ def promote_command(ctx: click.Context, /, source: str, target: str, images: tup
       gitops-bot promote --from staging --to production
     """
     request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr),
-                             verify=verify_image, pin=pin_digest)
+                             verify=verify_image, pin=pin_digest, allow_shared=allow_shared)
     run_write(ctx, lambda session: promote(session, request))
 
 

@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from gitops_bot.cli import global_options
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.commands._registry import registry_options
 from gitops_bot.commands.wait import wait_options
 from gitops_bot.reconcile import ReconcileRequest, reconcile
@@ -22,12 +22,13 @@ from gitops_bot.reconcile import ReconcileRequest, reconcile
               help="Let a semver policy move an image to a lower version than it has.")
 @click.option("--force", is_flag=True, help="Update held images too.")
 @registry_options
+@allow_shared_option
 @pr_options
 @global_options
 @click.pass_context
 def reconcile_command(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
                       allow_downgrade: bool, force: bool, verify_image: bool | None, pin_digest: bool | None,
-                      **pr: Any) -> None:
+                      allow_shared: bool, **pr: Any) -> None:
     """Set each image that has a policy to the newest registry tag the policy allows.
 
     Policies are the policies: section of the configuration and the environment's Flux
@@ -42,5 +43,5 @@ def reconcile_command(ctx: click.Context, /, env: str, images: tuple[str, ...], 
       gitops-bot --dry-run reconcile --env production --image kai-api-server --pin-digest
     """
     request = ReconcileRequest(env, images, delivery, allow_downgrade, force, pr_overrides(**pr),
-                               verify=verify_image, pin=pin_digest)
+                               verify=verify_image, pin=pin_digest, allow_shared=allow_shared)
     run_write(ctx, lambda session: reconcile(session, request))

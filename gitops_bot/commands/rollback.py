@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from gitops_bot.cli import global_options
-from gitops_bot.commands._common import delivery_option, pr_options, pr_overrides, run_write
+from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.commands._registry import verify_option
 from gitops_bot.commands.wait import wait_options
 from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
@@ -20,11 +20,12 @@ from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
 @delivery_option
 @wait_options
 @verify_option
+@allow_shared_option
 @pr_options
 @global_options
 @click.pass_context
 def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str | None, hold: bool,
-                     delivery: str | None, verify_image: bool | None, **pr: Any) -> None:
+                     delivery: str | None, verify_image: bool | None, allow_shared: bool, **pr: Any) -> None:
     """Restore an environment's image tags as one new commit (other edits stay).
 
     \b
@@ -35,7 +36,8 @@ def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str
     """
     if (steps is None) == (to is None):
         raise click.UsageError("give exactly one of --steps N or --to SHA")
-    request = RollbackRequest(env, steps, to, hold, delivery, pr_overrides(**pr), verify=verify_image)
+    request = RollbackRequest(env, steps, to, hold, delivery, pr_overrides(**pr), verify=verify_image,
+                              allow_shared=allow_shared)
     run_write(ctx, lambda session: rollback(session, request))
 
 

@@ -183,11 +183,14 @@ def test_revert_takes_commit_shas_only(remote: Remote, run_bot: RunBot) -> None:
     assert "is not a commit SHA" in refused(run_bot, remote, "revert", "--env", "staging", "--", "HEAD~1")
 
 
-def test_an_overridden_merge_key_in_image_values_is_refused(tmp_path: Path, run_bot: RunBot) -> None:
+def test_an_overridden_merge_key_in_image_values_is_edited_in_place(tmp_path: Path, run_bot: RunBot) -> None:
+    """CONTRACT §4: a scalar that overrides a merge key is edited in place (the anchor's own tag too,
+    since it is the same image)."""
     path = "flux/clusters/staging/releases/merged.yaml"
     doc = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: merged}\nspec:\n"
            b"  values:\n    base: &b {repository: ghcr.io/k/merged, tag: olda}\n"
            b"    image: {<<: *b, tag: override}\n")
     remote = make_remote(tmp_path / "r", extra={path: doc})
-    stderr = refused(run_bot, remote, "bump", "--env", "staging", "--image", "merged=new1")
-    assert f"{path}:7: image values that override a merge key" in stderr
+    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "merged=new1")
+    assert proc.returncode == 0, proc.stderr
+    assert remote.show("staging", path) == doc.replace(b"olda", b"new1").replace(b"override", b"new1")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FLUX = ROOT / "flux"
+CHARTS = ROOT / "helm-charts"
 IDENT = {
     "GIT_AUTHOR_NAME": "Seed", "GIT_AUTHOR_EMAIL": "seed@example.com",
     "GIT_COMMITTER_NAME": "Seed", "GIT_COMMITTER_EMAIL": "seed@example.com",
@@ -70,11 +71,14 @@ class Remote:
 
 def make_remote(tmp: Path, tree: Path = FLUX, extra: Mapping[str, bytes] | None = None,
                 branches: tuple[str, ...] = ("main", "staging")) -> Remote:
-    """A bare remote whose branches all start from one commit holding `tree` as flux/ (plus `extra`)."""
+    """A bare remote whose branches all start from one commit holding `tree` as flux/ (the project's
+    own tree comes with its helm-charts/), plus `extra`."""
     seed = tmp / "seed"
     seed.mkdir(parents=True)
     git("init", "-q", "-b", branches[0], cwd=seed)
     shutil.copytree(tree, seed / "flux")
+    if tree == FLUX:  # the Kai chart's values files sit at the GitOps repository's root, beside flux/
+        shutil.copytree(CHARTS, seed / "helm-charts")
     for rel, data in (extra or {}).items():
         (seed / rel).parent.mkdir(parents=True, exist_ok=True)
         (seed / rel).write_bytes(data)
