@@ -165,6 +165,6 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
 
     checks = ImageChecks.of(session.config.registry, request.verify if request.action == "start" else False,
                             False)
-    with LazyRegistry(session.credentials.token) as registry:
+    with LazyRegistry(session.credentials.token, budget=session.budget) as registry:
         return deliver(session, f"canary {request.action}", env, head,
                        planned(session, checked(build, checks, registry)), request.delivery, request.pr)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from gitops_bot.images import short_name
+from gitops_bot.images import display_name, short_name
 from gitops_bot.plan import Change
 from gitops_bot.untrusted import line, token, untoken
 
@@ -69,8 +69,14 @@ def _target(name: str, version: str) -> str:
 def subject_for(verb: str, env: str, changes: Sequence[Change]) -> str:
     """One image is always named; several become `N images [TAG]` when naming them is too long."""
     targets: dict[str, str] = {}
-    for move in moves(changes):
-        targets.setdefault(line(short_name(move.image)), line(move.new))
+    found = moves(changes)
+    owners: dict[str, set[str]] = {}  # short name -> the images it would stand for
+    for move in found:
+        owners.setdefault(short_name(move.image), set()).add(display_name(move.image))
+    for move in found:
+        name = short_name(move.image)
+        name = name if len(owners[name]) == 1 else display_name(move.image)
+        targets.setdefault(line(name), line(move.new))
     text = ", ".join(_target(name, version) for name, version in targets.items())
     if len(text) > 60 and len(targets) > 1 and len(set(targets.values())) == 1:
         text = f"{len(targets)} images {_target('', next(iter(targets.values()))).strip()}"

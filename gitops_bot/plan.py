@@ -185,8 +185,9 @@ def _first(refs: list[ImageRef], repository: str) -> ImageRef:
     return next(r for r in refs if r.repository == repository)
 
 
-def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
-    """The version this reference ends at, and the scalar edits that get it there."""
+def _ref_edits(ref: ImageRef, wanted: Version, exact: bool = False) -> tuple[Version, list[Edit]]:
+    """The version this reference ends at, and the scalar edits that get it there; `exact` (a
+    restore) writes a whole reference as `wanted` even when that has no tag."""
     where = f"{ref.file}:{ref.line}"
     if ref.form != "string" and ref.tag_site is not None and (
         ref.inline_digest or (ref.digest_site is None and ref.insert_at is None and wanted.digest is not None)
@@ -199,7 +200,7 @@ def _ref_edits(ref: ImageRef, wanted: Version) -> tuple[Version, list[Edit]]:
     if ref.form == "string":
         assert ref.string_site is not None
         # a digest alone pins the image and keeps the tag for readers, as in a values mapping
-        new = wanted if wanted.tag is not None else Version(ref.version.tag, wanted.digest)
+        new = wanted if wanted.tag is not None or exact else Version(ref.version.tag, wanted.digest)
         text = ImageString(ref.repository, new).with_version(new)
         return new, [Edit(ref.string_site, text)] if text != ref.string_site.value else []
     out: list[Edit] = []
@@ -287,7 +288,7 @@ def make_restore_plan(manifests: Sequence[Manifest], target: Sequence[ImageRef],
                                                         f"left at {ref.version}"))
                 continue
             old = next(iter(versions.values()))
-        new_version, ref_edits = _ref_edits(ref, old.version)
+        new_version, ref_edits = _ref_edits(ref, old.version, exact=True)
         if new_version == ref.version or not ref_edits:
             continue
         for edit in ref_edits:

@@ -31,8 +31,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A Markdown table of cells that are already Markdown (see `untrusted.code`/`untrusted.md`)."""
 
-    def cell(text: str) -> str:
-        return line(text).replace("|", "\\|")
+    def cell(text: str) -> str:  # escape each `|` that no backslash escapes yet (`md` escapes its own)
+        out, run = [], 0
+        for ch in line(text):
+            out.append("\\" + ch if ch == "|" and run % 2 == 0 else ch)
+            run = run + 1 if ch == "\\" else 0
+        return "".join(out)
 
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]

@@ -76,7 +76,7 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
                                       [f"Restores the image references of {target}.", ""]))
 
     checks = ImageChecks.of(session.config.registry, request.verify, False)
-    with LazyRegistry(session.credentials.token) as registry:
+    with LazyRegistry(session.credentials.token, budget=session.budget) as registry:
         return deliver(session, "rollback", env, head, planned(session, checked(build, checks, registry)),
                        request.delivery, request.pr)
 

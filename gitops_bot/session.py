@@ -116,6 +116,9 @@ class Session:
         self.url = options.remote_url or (None if options.repo else base.url) or remote_url(
             self.config.repository
         )
+        if self.url.startswith("-"):  # git would read it as an option (docs/trust-model.md)
+            raise UsageError(f"clone URL {self.url!r} (--remote-url or gitops.url) starts with '-', which git "
+                             f"reads as an option; give a URL (https://..., file://...) or a path like ./{self.url}")
         _check_slug(self.config.repository, self.url)  # before a GitHub App token is minted for it
         self.credentials = self.credentials.resolved(self.config.repository)  # a GitHub App's token
         progress = options.verbose or sys.stderr.isatty()

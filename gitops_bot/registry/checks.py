@@ -25,6 +25,7 @@ from gitops_bot.plan import Change, Plan
 from gitops_bot.registry.auth import RegistryAuth
 from gitops_bot.registry.endpoint import Endpoint
 from gitops_bot.registry.settings import RegistrySettings
+from gitops_bot.timebudget import TimeBudget
 
 if TYPE_CHECKING:
     from gitops_bot.registry.client import RegistryClient
@@ -76,10 +77,12 @@ class Registry:
         self._tags: dict[str, list[str]] = {}
 
     @classmethod
-    def from_env(cls, token: str | None, environ: Mapping[str, str] | None = None) -> Registry:
+    def from_env(cls, token: str | None, environ: Mapping[str, str] | None = None,
+                 budget: TimeBudget | None = None) -> Registry:
         from gitops_bot.registry.client import RegistryClient  # requests is imported only when used
 
-        return cls(RegistryClient(RegistryAuth.from_env(os.environ if environ is None else environ, token)))
+        return cls(RegistryClient(RegistryAuth.from_env(os.environ if environ is None else environ, token),
+                                  budget=budget))
 
     def close(self) -> None:
         self.client.close()
@@ -212,13 +215,14 @@ class LazyRegistry:
 
     token: str | None
     environ: Mapping[str, str] | None = None
+    budget: TimeBudget | None = None  # the run's --timeout
     _registry: Registry | None = field(default=None, init=False)
 
     _filter: logging.Filter | None = field(default=None, init=False)
 
     def __call__(self) -> Registry:
         if self._registry is None:
-            self._registry = Registry.from_env(self.token, self.environ)
+            self._registry = Registry.from_env(self.token, self.environ, self.budget)
             self._filter = _Redacting(self._registry)
             for handler in logging.getLogger("gitops_bot").handlers:
                 handler.addFilter(self._filter)

@@ -27,6 +27,7 @@ from gitops_bot.errors import RegistryError
 from gitops_bot.images import DIGEST_RE, TAG_RE
 from gitops_bot.registry.auth import Challenge, Login, RegistryAuth
 from gitops_bot.registry.endpoint import Endpoint, is_loopback
+from gitops_bot.timebudget import TimeBudget
 
 log = logging.getLogger("gitops_bot.registry")
 
@@ -47,8 +48,10 @@ class RegistryClient:
     """One run's registry conversations; bearer tokens are cached per registry and scope."""
 
     def __init__(self, auth: RegistryAuth, *, timeout: float = 15.0, attempts: int = 4,
-                 backoff: float = 0.25, page_size: int = 1000, sleep: Callable[[float], None] = time.sleep):
+                 backoff: float = 0.25, page_size: int = 1000, sleep: Callable[[float], None] = time.sleep,
+                 budget: TimeBudget | None = None):
         self.auth = auth
+        self.budget = budget  # the run's --timeout: requests and back-offs spend it (docs/trust-model.md)
         self.timeout = timeout
         self.attempts = attempts
         self.backoff = backoff
@@ -191,14 +194,21 @@ class RegistryClient:
     def _send(self, method: str, url: str, ep: Endpoint, headers: Mapping[str, str],
               params: Mapping[str, str] | None = None) -> requests.Response:
         cause = ""
+        budget = self.budget or TimeBudget(float("inf"))
         for attempt in range(self.attempts):
             if attempt:
-                self._sleep(min(self.backoff * 2 ** (attempt - 1), 5.0))
+                with budget.spending():
+                    self._sleep(min(self.backoff * 2 ** (attempt - 1), 5.0, max(0.0, budget.left())))
+            if budget.left() <= 0:
+                raise RegistryError(self.redact(f"registry {ep.host} unreachable: {cause or 'timed out'}; "
+                                                f"the run used up its {budget.describe()}"))
+            timeout = budget.cap(self.timeout)
             try:
                 proxies = {} if is_loopback(urlsplit(url).netloc) else requests.utils.get_environ_proxies(url)
-                resp = self._http.request(method, url, headers=dict(headers), params=params,
-                                          timeout=(min(self.timeout, 5.0), self.timeout),
-                                          allow_redirects=True, proxies=proxies, verify=self._verify)
+                with budget.spending():
+                    resp = self._http.request(method, url, headers=dict(headers), params=params,
+                                              timeout=(min(timeout, 5.0), timeout),
+                                              allow_redirects=True, proxies=proxies, verify=self._verify)
             except requests.RequestException as err:
                 cause = _cause(err)
                 log.debug("registry %s: %s %s failed: %s", ep.host, method, _path(url), cause)
@@ -209,7 +219,8 @@ class RegistryClient:
             cause = f"HTTP {resp.status_code}"
             retry_after = resp.headers.get("Retry-After", "")
             if retry_after.isdigit() and attempt + 1 < self.attempts:
-                self._sleep(min(float(retry_after), 10.0))
+                with budget.spending():
+                    self._sleep(min(float(retry_after), 10.0, max(0.0, budget.left())))
         raise RegistryError(self.redact(
             f"registry {ep.host} unreachable: {cause} (after {self.attempts} attempts)"))
 

@@ -1,0 +1,26 @@
+"""A commit subject names each image so that two images with one short name stay apart."""
+
+from __future__ import annotations
+
+from gitops_bot.message import subject_for
+from gitops_bot.plan import Change
+
+
+def change(image: str, old: str, new: str, line: int) -> Change:
+    return Change("c/hr.yaml", line, "HelmRelease", "db", image, old, new)
+
+
+def test_two_images_sharing_a_last_segment_are_named_in_full() -> None:
+    subject = subject_for("deploy", "staging", [
+        change("ghcr.io/a/db", "1", "2", 10), change("ghcr.io/b/db", "1", "3", 14)])
+    assert subject == "deploy(staging): ghcr.io/a/db 2, ghcr.io/b/db 3"
+    long = subject_for("deploy", "staging", [  # too long to name: counted, never one name for two
+        change("ghcr.io/home-operations/postgres-init", "16", "17", 10),
+        change("ghcr.io/rafaribe/postgres-init", "16.1", "abc", 14),
+    ])
+    assert long == "deploy(staging): 2 images"
+
+
+def test_one_image_keeps_its_short_name() -> None:
+    assert subject_for("deploy", "staging", [change("ghcr.io/kai/api", "1", "2", 3)]) == \
+        "deploy(staging): api 2"
