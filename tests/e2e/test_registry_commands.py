@@ -190,3 +190,17 @@ def test_canary_start_takes_a_given_digest_and_refuses_a_bare_one(registry: Regi
                "--image", f"web=2.0.0@{digest}")  # no registry asked: the digest is written as given
     assert proc.returncode == 0, proc.stderr
     assert f'tag: "2.0.0@{digest}"'.encode() in remote.show("staging", "flux/clusters/staging/web.yaml")
+
+
+def test_canary_promote_of_a_plain_tag_clears_the_stale_digest(registry: Registry, ns: str, bot: RunBot,
+                                                               tmp_path: Path) -> None:
+    old = "sha256:" + "cd" * 32
+    pinned = CANARY_DIGEST.replace('digest: ""', f'digest: "{old}"')
+    remote = registry_remote(tmp_path, registry.host, ns, files={"web.yaml": pinned})
+    config = str(write_config(tmp_path))
+    for args in (("start", "--image", "web=2.0.0"), ("promote",)):
+        proc = bot("--repo", remote.url, "--config", config, "canary", *args, "--env", "staging")
+        assert proc.returncode == 0, proc.stderr
+    promoted = pinned.format(host=registry.host, ns=ns).replace("tag: 1.0.0\n", "tag: 2.0.0\n").replace(
+        f'digest: "{old}"', 'digest: ""')  # the digest of 1.0.0 would still pin the old image
+    assert remote.show("staging", "flux/clusters/staging/web.yaml") == promoted.encode()
