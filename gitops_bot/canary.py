@@ -10,11 +10,11 @@ import yaml
 from gitops_bot.config import PullRequestOverrides
 from gitops_bot.deliver import Proposal, deliver, planned
 from gitops_bot.errors import ManifestError, UsageError
-from gitops_bot.images import Wanted, matches
+from gitops_bot.images import Version, Wanted, matches
 from gitops_bot.manifests import ImageRef, Manifest, Site, find_refs
 from gitops_bot.message import CANARY_TRAILER, compose, subject_for
-from gitops_bot.plan import Change, Plan, apply_edits
-from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked
+from gitops_bot.plan import Change, Plan, _ref_edits, apply_edits, environment_refs
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.valuesenv import refuse_shared
@@ -36,6 +36,7 @@ class CanaryRequest:
     pr: PullRequestOverrides | None = None
     verify: bool | None = None  # start: --verify-image / registry.verify
     allow_shared: bool = False
+    pin: bool | None = None  # start: --pin-digest / registry.pin-digest (canary.image.tag TAG@sha256:…)
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,12 @@ def plan_canary(manifests: Sequence[Manifest], request: CanaryRequest, wanted: l
                     continue
                 found.add(want.name)
                 file_edits.append(Edit(block.enabled, "true", BOOL))
-                file_edits.append(Edit(block.tag, want.version.tag))
+                file_edits.append(Edit(block.tag, str(want.version)))  # TAG or TAG@sha256:… (pinned)
                 if request.weight is not None:
                     if block.weight is None:
                         raise ManifestError(f"{ref.file}:{ref.line}: canary block has no weight")
                     file_edits.append(Edit(block.weight, str(request.weight), INT))
-                change(block.tag.value, want.version.tag, block.tag.line)
+                change(block.tag.value, str(want.version), block.tag.line)
                 continue
             if names and not any(matches(n, ref.repository, aliases) for n in names):
                 continue
@@ -120,10 +121,11 @@ def plan_canary(manifests: Sequence[Manifest], request: CanaryRequest, wanted: l
             if request.action == "promote":
                 if not block.tag.value:
                     raise ManifestError(f"{ref.file}:{ref.line}: canary is enabled but has no image tag")
-                assert ref.tag_site is not None
-                file_edits.append(Edit(ref.tag_site, block.tag.value))
+                # a pinned TAG@sha256:… goes to image.tag and image.digest when there is one
+                new, stable = _ref_edits(ref, Version.from_tag_text(block.tag.value))
+                file_edits.extend(stable)
                 file_edits.append(Edit(block.tag, ""))
-                change(str(ref.version), block.tag.value, ref.line)
+                change(str(ref.version), str(new), ref.line)
             else:  # abort: traffic goes back to the stable tag
                 change(block.tag.value, str(ref.version), block.enabled.line)
     missing = [n for n in names if n not in found]
@@ -143,14 +145,21 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
             if "=" not in spec:
                 raise UsageError(f"canary start --image {spec!r}: write NAME=TAG (the canary's tag)")
             want = Wanted.parse(spec, None)
-            if want.version.digest is not None:
-                raise UsageError("canary start takes a tag (canary.image.tag), not a digest")
+            if want.version.tag is None:
+                raise UsageError(f"canary start --image {spec!r}: canary.image.tag needs a tag: "
+                                 f"write NAME=TAG or NAME=TAG@sha256:…")
             wanted.append(want)
     env, head = session.environment(EnvRequest(request.env))
+    start = request.action == "start"
+    checks = ImageChecks.of(session.config.registry, request.verify if start else False,
+                            request.pin if start else False)
+    registry = LazyRegistry(session.credentials.token, budget=session.budget)
 
     def build(base: str) -> Proposal:
         manifests = session.manifests(env, base)
-        plan = plan_canary(manifests, request, wanted, dict(session.config.images))
+        aliases = dict(session.config.images)
+        want = pin_wanted(wanted, environment_refs(manifests), aliases, registry()) if checks.pin else wanted
+        plan = plan_canary(manifests, request, want, aliases)
         refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         subject = subject_for(f"canary-{request.action}", env.name, plan.changes)
         body = [f"Canary weight: {request.weight}%", ""] if request.weight is not None else []
@@ -163,8 +172,6 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
                           deploy=request.action == "promote")
         return Proposal(plan, message)
 
-    checks = ImageChecks.of(session.config.registry, request.verify if request.action == "start" else False,
-                            False)
-    with LazyRegistry(session.credentials.token, budget=session.budget) as registry:
+    with registry:
         return deliver(session, f"canary {request.action}", env, head,
                        planned(session, checked(build, checks, registry)), request.delivery, request.pr)

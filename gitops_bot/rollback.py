@@ -12,9 +12,10 @@ from gitops_bot.deliver import Applied, Proposal, deliver, planned
 from gitops_bot.errors import RevertConflict, UsageError
 from gitops_bot.history import History
 from gitops_bot.holds import HOLDS_FILE, Hold, render_holds
+from gitops_bot.images import display_name
 from gitops_bot.message import REVERTS_TRAILER, ROLLBACK_TRAILER, compose, subject_for
 from gitops_bot.plan import environment_refs, make_restore_plan
-from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_refs
 from gitops_bot.result import WriteResult
 from gitops_bot.session import EnvRequest, Session
 from gitops_bot.states import diff_refs
@@ -37,6 +38,7 @@ class RollbackRequest:
     pr: PullRequestOverrides | None = None
     verify: bool | None = None  # --verify-image / registry.verify: the old tags must still exist
     allow_shared: bool = False
+    pin: bool | None = None  # --pin-digest / registry.pin-digest: restored tags get their digest
 
 
 def rollback(session: Session, request: RollbackRequest) -> WriteResult:
@@ -60,10 +62,17 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
             raise UsageError(f"cannot go back {request.steps} deploys: {oldest.sha[:12]} has no parent")
         target = oldest.parents[0]
 
+    checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
+    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+
     def build(base: str) -> Proposal:
         manifests = session.manifests(env, base)
         target_refs = history.refs_like(target, base, environment_refs(manifests))
         plan = make_restore_plan(manifests, target_refs, target[:12])
+        if checks.pin and plan.changes:  # pin only what the rollback restores (docs/registry.md)
+            moved = {display_name(c.image) for c in plan.changes}
+            repos = {r.repository for r in target_refs if display_name(r.repository) in moved}
+            plan = make_restore_plan(manifests, pin_refs(target_refs, repos, registry()), target[:12])
         refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         if plan.changed and request.hold:
             old = session.ws.read_file(base, HOLDS_FILE)
@@ -75,8 +84,7 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         return Proposal(plan, compose(subject, env.name, plan.changes, extra,
                                       [f"Restores the image references of {target}.", ""]))
 
-    checks = ImageChecks.of(session.config.registry, request.verify, False)
-    with LazyRegistry(session.credentials.token, budget=session.budget) as registry:
+    with registry:
         return deliver(session, "rollback", env, head, planned(session, checked(build, checks, registry)),
                        request.delivery, request.pr)
 

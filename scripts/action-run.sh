@@ -160,7 +160,7 @@ case "$command" in
     if [ -n "$steps" ] && [ -n "$to" ]; then die "command 'rollback' takes 'steps' or 'to', not both"; fi
     if [ -z "$steps" ] && [ -z "$to" ]; then die "command 'rollback' needs the 'steps' or the 'to' input"; fi
     if [ -n "$steps" ]; then args+=(--steps "$steps"); else args+=(--to "$to"); fi
-    add_registry_options
+    add_registry_options pin
     add_pr_options
     add_wait
     used="$used environment steps to"
@@ -182,7 +182,7 @@ case "$command" in
     add_images with-tag
     weight=$(trim "${INPUT_CANARY_WEIGHT:-}")
     if [ -n "$weight" ]; then args+=(--weight "$weight"); fi
-    add_registry_options
+    add_registry_options pin
     add_pr_options
     add_wait
     used="$used environment images canary-weight"

@@ -36,10 +36,16 @@ from tests.test_action_run import (  # noqa: F401 - fixtures, used by name
                  ["promote", "--from", "staging", "--to", "production", "--pin-digest"], id="promote"),
     pytest.param({"command": "rollback", "environment": "staging", "steps": "1", "verify-image": "false"},
                  ["rollback", "--env", "staging", "--steps", "1", "--no-verify-image"], id="rollback"),
+    pytest.param({"command": "rollback", "environment": "staging", "to": "3f2c1ab", "pin-digest": "true"},
+                 ["rollback", "--env", "staging", "--to", "3f2c1ab", "--pin-digest"], id="rollback-pin"),
     pytest.param({"command": "canary-start", "environment": "production", "images": "kai-api-server=5d6e7f8",
                   "verify-image": "true"},
                  ["canary", "start", "--env", "production", "--image", "kai-api-server=5d6e7f8",
                   "--verify-image"], id="canary-start"),
+    pytest.param({"command": "canary-start", "environment": "production", "images": "kai-api-server=5d6e7f8",
+                  "verify-image": "true", "pin-digest": "false"},
+                 ["canary", "start", "--env", "production", "--image", "kai-api-server=5d6e7f8",
+                  "--verify-image", "--no-pin-digest"], id="canary-start-pin"),
 ])
 def test_registry_inputs_become_cli_flags(action: CompositeAction, fake_cli: Path,  # noqa: F811
                                           inputs: dict[str, str], argv: list[str]) -> None:
@@ -51,9 +57,9 @@ def test_bad_or_unused_registry_inputs(action: CompositeAction, fake_cli: Path) 
                      only={"run"})
     step = next(s for s in run.steps if s.id == "run")
     assert step.returncode == 2 and "input 'verify-image' must be true or false" in step.stdout
-    run = action.run({"token": TOKEN, "command": "rollback", "environment": "staging", "steps": "1",
+    run = action.run({"token": TOKEN, "command": "canary-promote", "environment": "staging",
                       "pin-digest": "true"}, only={"run"})
     assert run.ok, run.log()
-    assert "input 'pin-digest' is not used by command 'rollback'" in run.stdout
+    assert "input 'pin-digest' is not used by command 'canary-promote'" in run.stdout
     run = action.run({"token": TOKEN, "command": "reconcile"}, only={"run"})
     assert "command 'reconcile' needs the 'environment' input" in run.stdout

@@ -7,7 +7,7 @@ import click
 from gitops_bot.canary import CanaryRequest, canary
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
-from gitops_bot.commands._registry import verify_option
+from gitops_bot.commands._registry import registry_options
 from gitops_bot.commands.wait import wait_options
 
 
@@ -24,20 +24,28 @@ def _run(ctx: click.Context, /, request: CanaryRequest) -> None:
 @canary_group.command("start")
 @click.option("--env", "env", required=True, metavar="ENV")
 @click.option("--image", "images", multiple=True, required=True, metavar="NAME=TAG",
-              help="Image whose canary runs TAG. Repeatable.")
+              help="Image whose canary runs TAG (NAME=TAG@sha256:… pins its digest). Repeatable.")
 @click.option("--weight", type=click.IntRange(1, 100), metavar="N", help="Percent of traffic (1-100).")
 @delivery_option
 @wait_options
-@verify_option
+@registry_options
 @allow_shared_option
 @pr_options
 @global_options
 @click.pass_context
 def canary_start(ctx: click.Context, /, env: str, images: tuple[str, ...], weight: int | None,
-                 delivery: str | None, verify_image: bool | None, allow_shared: bool, **pr: Any) -> None:
-    """Enable the canary: canary.enabled true, canary.weight N, canary.image.tag TAG."""
+                 delivery: str | None, verify_image: bool | None, pin_digest: bool | None, allow_shared: bool,
+                 **pr: Any) -> None:
+    """Enable the canary: canary.enabled true, canary.weight N, canary.image.tag TAG.
+
+    \b
+    Example:
+      gitops-bot canary start --env production --image web=2.0.0 --weight 10 --pin-digest
+    With --pin-digest canary.image.tag becomes TAG@sha256:… (the digest the registry reports);
+    `canary promote` then carries tag and digest to image.tag (and image.digest when present).
+    """
     _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr), verify=verify_image,
-                            allow_shared=allow_shared))
+                            allow_shared=allow_shared, pin=pin_digest))
 
 
 def _finish_command(action: str, doc: str) -> click.Command:

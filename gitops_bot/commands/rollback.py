@@ -6,7 +6,7 @@ import click
 
 from gitops_bot.cli import global_options
 from gitops_bot.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
-from gitops_bot.commands._registry import verify_option
+from gitops_bot.commands._registry import registry_options
 from gitops_bot.commands.wait import wait_options
 from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
 
@@ -19,25 +19,29 @@ from gitops_bot.rollback import RevertRequest, RollbackRequest, revert, rollback
               help="Hold the images moved back, so that the next automated bump does not undo it.")
 @delivery_option
 @wait_options
-@verify_option
+@registry_options
 @allow_shared_option
 @pr_options
 @global_options
 @click.pass_context
 def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str | None, hold: bool,
-                     delivery: str | None, verify_image: bool | None, allow_shared: bool, **pr: Any) -> None:
+                     delivery: str | None, verify_image: bool | None, pin_digest: bool | None,
+                     allow_shared: bool, **pr: Any) -> None:
     """Restore an environment's image tags as one new commit (other edits stay).
 
     \b
     Examples:
       gitops-bot rollback --env production --steps 1
       gitops-bot rollback --env staging --to 3f2c1ab
+      gitops-bot rollback --env production --steps 1 --verify-image --pin-digest
+    Without --pin-digest the old values come back exactly as written; with it, each restored
+    tag also gets the digest its registry reports now.
     Release the hold once fixed:  gitops-bot unhold --env staging --image kai-api-server
     """
     if (steps is None) == (to is None):
         raise click.UsageError("give exactly one of --steps N or --to SHA")
     request = RollbackRequest(env, steps, to, hold, delivery, pr_overrides(**pr), verify=verify_image,
-                              allow_shared=allow_shared)
+                              allow_shared=allow_shared, pin=pin_digest)
     run_write(ctx, lambda session: rollback(session, request))
 
 

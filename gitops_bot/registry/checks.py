@@ -147,6 +147,22 @@ def pin_wanted(wanted: Sequence[Wanted], refs: Sequence[ImageRef], aliases: Mapp
     return out
 
 
+def pin_refs(refs: Sequence[ImageRef], repositories: set[str], registry: Registry) -> list[ImageRef]:
+    """`refs` with each tag of `repositories` given its registry digest (rollback --pin-digest).
+
+    A reference that already carries a digest keeps it; one whose repository is unknown (a bare
+    `:tag` setter) or that has no tag is left as it is.
+    """
+    out = []
+    for ref in refs:
+        version = ref.version
+        if ref.policy_only or ref.repository not in repositories or version.tag is None or version.digest:
+            out.append(ref)
+            continue
+        out.append(replace(ref, version=Version(version.tag, registry.require(ref.repository, version.tag))))
+    return out
+
+
 def verify_plan(plan: Plan, registry: Registry) -> None:
     """Every tag (and digest) the plan writes exists in its registry; ImageNotFound (exit 2) if not."""
     unknown = _policy_only(plan)
