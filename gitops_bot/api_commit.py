@@ -115,7 +115,8 @@ def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, co
     import requests  # only commit.sign: github needs it
 
     try:
-        reply = requests.post(graphql_url(), json={"query": MUTATION, "variables": variables}, timeout=TIMEOUT,
+        reply = requests.post(graphql_url(), json={"query": MUTATION, "variables": variables},
+                              timeout=ws.git.budget.cap(TIMEOUT) if ws.git.budget else TIMEOUT,
                               headers={"Authorization": f"bearer {token}", "User-Agent": "gitops-bot",
                                        "Accept": "application/json"})
     except requests.RequestException as err:

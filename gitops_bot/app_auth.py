@@ -54,7 +54,7 @@ class AppLogin:
         lines = [ln for ln in re.split(r"\s+|\\n", key) if _PEM_LINE.fullmatch(ln)]
         return [s for s in (key, *lines, *self.minted) if s]
 
-    def token(self, repository: str) -> str:
+    def token(self, repository: str, timeout: float = 30.0) -> str:
         """The installation token for `repository` (OWNER/NAME), minted on first use."""
         if self.minted:
             return self.minted[-1]
@@ -65,7 +65,7 @@ class AppLogin:
         pem = self._checked_key()
         installation = self._installation_id()
         auth = Auth.AppAuth(self.app_id if not self.app_id.isdigit() else int(self.app_id), pem)
-        client = GithubIntegration(auth=auth, base_url=api_url(), timeout=30, retry=retry_policy(),
+        client = GithubIntegration(auth=auth, base_url=api_url(), timeout=max(1, int(timeout)), retry=retry_policy(),
                                    seconds_between_requests=None, seconds_between_writes=None)
         if installation is None:
             owner, name = _slug(repository)

@@ -48,11 +48,12 @@ class Credentials:
                 return cls(value, name, AppLogin.from_env(env), _signing_key(env))
         return cls(None, app=AppLogin.from_env(env), signing_key=_signing_key(env))
 
-    def resolved(self, repository: str) -> Credentials:
-        """These credentials with the GitHub App's installation token minted, if an App is configured."""
+    def resolved(self, repository: str, timeout: float = 30.0) -> Credentials:
+        """These credentials with the GitHub App's installation token minted, if an App is configured
+        (each API request of the exchange given at most `timeout` seconds)."""
         if self.token or self.app is None:
             return self
-        return replace(self, token=self.app.token(repository), source=APP_SOURCE)
+        return replace(self, token=self.app.token(repository, timeout), source=APP_SOURCE)
 
     @property
     def maskable(self) -> str | None:

@@ -120,9 +120,10 @@ class Session:
             raise UsageError(f"clone URL {self.url!r} (--remote-url or gitops.url) starts with '-', which git "
                              f"reads as an option; give a URL (https://..., file://...) or a path like ./{self.url}")
         _check_slug(self.config.repository, self.url)  # before a GitHub App token is minted for it
-        self.credentials = self.credentials.resolved(self.config.repository)  # a GitHub App's token
         progress = options.verbose or sys.stderr.isatty()
         self.budget = TimeBudget(options.timeout)
+        # a GitHub App's token, minted within --timeout
+        self.credentials = self.credentials.resolved(self.config.repository, self.budget.cap(30))
         self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
                                  budget=self.budget)
         self.ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunBot
+from tests.support.ghapp import APP_ID, AppKey
 from tests.support.gitrepo import Remote, git
 
 API = "flux/clusters/staging/releases/api-server.yaml"
@@ -150,3 +151,19 @@ exit 0
                check=False) == ""  # the force-pushed-away commit is not brought back
     assert b"tag: 5d6e7f8" in remote.show("staging", API)
     assert len(counter.read_text().splitlines()) == 2  # ours (lost), ours again
+
+
+def test_a_hung_github_api_ends_at_timeout_while_minting_an_app_token(
+        hung_server: str, remote: Remote, run_bot: RunBot) -> None:
+    # The App's token exchange is a network operation too: --timeout bounds each of its requests.
+    api = hung_server.removesuffix("/kai-gitops.git")
+    key = AppKey.generate()
+    started = time.monotonic()
+    proc = run_bot("--repo", "kai-platform/kai-gitops", "--remote-url", remote.url, "--timeout", "2",
+                   "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8",
+                   env={"GITOPS_BOT_APP_ID": APP_ID, "GITOPS_BOT_APP_PRIVATE_KEY": key.pem, "GITHUB_API_URL": api})
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert elapsed < 25  # generous: each of the exchange's 4 attempts gets at most 2 s (was 30 s each)
+    assert remote.count("staging") == 1
