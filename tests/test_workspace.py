@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.workspace import PushOutcome, Workspace
 from tests.support.gitrepo import Remote, git, make_remote
+from tests.support.hung import hung_server
 
 STAGING = "flux/clusters/staging"
 API = f"{STAGING}/releases/api-server.yaml"
@@ -131,28 +130,8 @@ def test_workdir_that_holds_other_files_is_refused(remote: Remote, tmp_path: Pat
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """An HTTP 'server' on 127.0.0.1 that accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    conns: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        sock.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conns.append(sock.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/kai-gitops.git"
-    stop.set()
-    thread.join()
-    for conn in conns:
-        conn.close()
-    sock.close()
+    with hung_server() as url:
+        yield url
 
 
 def test_network_timeout_stops_git_and_its_helpers(silent_server: str, tmp_path: Path,

@@ -4,9 +4,7 @@ force-pushed between fetch and push; the installed `gitops-bot` against real git
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,35 +14,15 @@ import pytest
 from tests.conftest import RunBot
 from tests.support.ghapp import APP_ID, AppKey
 from tests.support.gitrepo import Remote, git
+from tests.support.hung import hung_server as hung
 
 API = "flux/clusters/staging/releases/api-server.yaml"
 
 
 @pytest.fixture
 def hung_server() -> Iterator[str]:
-    """A loopback TCP server that accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    sock.settimeout(0.1)
-    conns: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conns.append(sock.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/kai-gitops.git"
-    stop.set()
-    thread.join()
-    for conn in conns:
-        conn.close()
-    sock.close()
+    with hung() as url:
+        yield url
 
 
 def test_a_hung_server_ends_at_timeout(hung_server: str, run_bot: RunBot) -> None:
