@@ -12,19 +12,14 @@ from gitops_bot.errors import GitError
 from gitops_bot.git import Git
 from gitops_bot.gitlocks import clear_stale_locks
 from gitops_bot.workspace import PushOutcome, Workspace
-from tests.support.gitrepo import Remote, git
+from tests.support.gitrepo import Remote, git, isolate_git
 
 API = "flux/clusters/staging/releases/api-server.yaml"
 
 
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GIT_CONFIG_COUNT", "GIT_CONFIG_GLOBAL"):
-        monkeypatch.delenv(name, raising=False)
+    isolate_git(tmp_path / "home", monkeypatch)
 
 
 def _commit_on(ws: Workspace, base: str, tag: bytes) -> None:

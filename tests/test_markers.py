@@ -7,7 +7,7 @@ import pytest
 from gitops_bot.errors import UsageError, exit_code_for
 from gitops_bot.images import Wanted
 from gitops_bot.manifests import Manifest, find_refs
-from gitops_bot.plan import Plan, Rules, make_plan
+from gitops_bot.plan import Plan, Rules, make_plan, make_restore_plan
 
 OLD, NEW = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 THING = f"""apiVersion: example.com/v1
@@ -136,3 +136,11 @@ def test_without_the_policy_a_tag_marker_matches_only_its_policy_name() -> None:
     with pytest.raises(UsageError, match="matches no image reference"):
         plan({"values.yaml": TAG_ONLY}, "ghcr.io/acme/worker=1.1.0")
     assert sorted(plan({"values.yaml": TAG_ONLY}, "team-a:worker=1.1.0").files) == ["values.yaml"]
+
+
+def test_rollback_to_a_tagless_whole_reference_removes_the_tag_again() -> None:
+    bumped = WHOLE.replace("ghcr.io/acme/app #", "ghcr.io/acme/app:1.0.1 #")
+    target = find_refs(Manifest.parse("d.yaml", WHOLE.encode()))
+    restore = make_restore_plan([Manifest.parse("d.yaml", bumped.encode())], target)
+    assert restore.files["d.yaml"] == WHOLE.encode()
+    assert [(c.old, c.new) for c in restore.changes] == [("1.0.1", "")]

@@ -13,7 +13,7 @@ import gitops_bot.git
 from gitops_bot.credentials import Credentials
 from gitops_bot.errors import GitError, PushRejected, UsageError
 from gitops_bot.workspace import PushOutcome, Workspace
-from tests.support.gitrepo import Remote, git, make_remote
+from tests.support.gitrepo import Remote, git, isolate_git, make_remote
 from tests.support.hung import hung_server
 
 STAGING = "flux/clusters/staging"
@@ -22,13 +22,7 @@ API = f"{STAGING}/releases/api-server.yaml"
 
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No ambient token or git configuration: the workspace sees what the test gives it."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GIT_CONFIG_COUNT", "GIT_CONFIG_GLOBAL"):
-        monkeypatch.delenv(name, raising=False)
+    isolate_git(tmp_path / "home", monkeypatch)
 
 
 def open_ws(remote: Remote, workdir: Path | None = None) -> Workspace:

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 FLUX = ROOT / "flux"
 CHARTS = ROOT / "helm-charts"
@@ -95,3 +97,12 @@ def make_remote(tmp: Path, tree: Path = FLUX, extra: Mapping[str, bytes] | None 
     git("clone", "-q", bare.as_uri(), str(scratch), cwd=tmp)
     shutil.rmtree(seed)
     return Remote(bare, scratch)
+
+
+def isolate_git(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ambient token or git configuration: a workspace sees only what the test gives it."""
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GIT_CONFIG_COUNT", "GIT_CONFIG_GLOBAL"):
+        monkeypatch.delenv(name, raising=False)
