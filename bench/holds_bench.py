@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gitops_bot.errors import ConfigError
-from gitops_bot.holds import parse_holds
+from gitops_bot.model.errors import ConfigError
+from gitops_bot.planning.holds import parse_holds
 
 
 def laughs(levels: int) -> bytes:

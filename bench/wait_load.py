@@ -1,6 +1,6 @@
 """How many GitHub API requests does `--wait` make while Flux has not reported yet?
 
-Runs the real polling loop (gitops_bot.wait.wait_for) against a reader that always answers
+Runs the real polling loop (gitops_bot.github.wait.wait_for) against a reader that always answers
 "pending", with a clock that advances instead of sleeping, and prints for each timeout the number
 of polls, the API requests (statuses + check runs per poll) and the longest pause between polls.
 An installation token may make 5,000 requests an hour; the default wait stays far below.
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from gitops_bot.commit_status import Report
-from gitops_bot.wait import Clock, WaitRequest, wait_for
+from gitops_bot.github.statuses import Report
+from gitops_bot.github.wait import Clock, WaitRequest, wait_for
 
 
 class Pending:

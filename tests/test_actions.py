@@ -6,8 +6,8 @@ import io
 import re
 from pathlib import Path
 
-from gitops_bot.actions import ActionsWriter
-from gitops_bot.credentials import Credentials
+from gitops_bot.action.outputs import ActionsWriter
+from gitops_bot.github.credentials import Credentials
 
 SECRET = "ghs_secretvalue123"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_bot.errors import ManifestError
-from gitops_bot.images import Wanted
-from gitops_bot.manifests import Manifest
-from gitops_bot.plan import Rules, environment_refs, make_plan, make_restore_plan
+from gitops_bot.model.errors import ManifestError
+from gitops_bot.model.images import Wanted
+from gitops_bot.manifests.scan import Manifest
+from gitops_bot.planning.plan import Rules, environment_refs, make_plan, make_restore_plan
 
 HR = """apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease

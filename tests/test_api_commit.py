@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import responses
 
-from gitops_bot.api_commit import file_changes
-from gitops_bot.cli import main
-from gitops_bot.credentials import Credentials
-from gitops_bot.workspace import Workspace
+from gitops_bot.delivery.api_commit import file_changes
+from gitops_bot.cli.app import main
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.git.workspace import Workspace
 from tests.support.fake_graphql import FakeGraphQL
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, git, make_remote

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from gitops_bot.cli import main
+from gitops_bot.cli.app import main
 from tests.support.ghapp import APP_ID, AppKey
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, make_remote
@@ -202,7 +202,7 @@ def test_the_app_key_never_reaches_git(gh: GitHubMock, app_env: None, remote: Re
 
 def test_minted_token_and_key_are_redacted_by_the_run_credentials(key: AppKey) -> None:
     """The Credentials main() made share the App: a token minted later is redacted there too."""
-    from gitops_bot.credentials import Credentials
+    from gitops_bot.github.credentials import Credentials
 
     creds = Credentials.from_env({"GITOPS_BOT_APP_ID": APP_ID, "GITOPS_BOT_APP_PRIVATE_KEY": key.pem,
                                   "GITOPS_BOT_SIGNING_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\n"

@@ -1,6 +1,6 @@
 """Bad input on the command line and in the files the bot reads: exit 2, one line, nothing written.
 
-The CLI runs in-process (`gitops_bot.cli.main`, the installed command's entry point) so that a
+The CLI runs in-process (`gitops_bot.cli.app.main`, the installed command's entry point) so that a
 property test can try hundreds of inputs; git still runs for real against a bare file:// remote.
 """
 
@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitops_bot import cli
-from gitops_bot.slug import is_slug
+from gitops_bot.cli import app as cli
+from gitops_bot.model.slug import is_slug
 from tests.support.gitrepo import Remote, git, make_remote
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.config import DEFAULT_AUTHOR, Config, Environment
-from gitops_bot.errors import ConfigError, UsageError, exit_code_for
+from gitops_bot.config.settings import DEFAULT_AUTHOR, Config, Environment
+from gitops_bot.model.errors import ConfigError, UsageError, exit_code_for
 
 TREE_CONFIG = Path(__file__).resolve().parents[1] / "fixtures" / "trees" / "mixed" / ".gitops-bot.yaml"
 

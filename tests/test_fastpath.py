@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops_bot.errors import ManifestError
-from gitops_bot.images import Wanted
-from gitops_bot.manifests import Manifest
-from gitops_bot.plan import Rules, make_plan, needles
-from gitops_bot.yamlnodes import check_syntax
+from gitops_bot.model.errors import ManifestError
+from gitops_bot.model.images import Wanted
+from gitops_bot.manifests.scan import Manifest
+from gitops_bot.planning.plan import Rules, make_plan, needles
+from gitops_bot.manifests.nodes import check_syntax
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITOR = ROOT / "fixtures" / "editor"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.credentials import Credentials
-from gitops_bot.errors import GitError
-from gitops_bot.git import Git
-from gitops_bot.gitlocks import clear_stale_locks
-from gitops_bot.workspace import PushOutcome, Workspace
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.errors import GitError
+from gitops_bot.git.runner import Git
+from gitops_bot.git.locks import clear_stale_locks
+from gitops_bot.git.workspace import PushOutcome, Workspace
 from tests.support.gitrepo import Remote, git, isolate_git
 
 API = "flux/clusters/staging/releases/api-server.yaml"

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from gitops_bot.errors import ConfigError
-from gitops_bot.holds import MAX_BYTES, Hold, parse_holds, render_holds
+from gitops_bot.model.errors import ConfigError
+from gitops_bot.planning.holds import MAX_BYTES, Hold, parse_holds, render_holds
 
 
 def laughs(levels: int) -> bytes:

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from gitops_bot.errors import UsageError, exit_code_for
-from gitops_bot.images import (
+from gitops_bot.model.errors import UsageError, exit_code_for
+from gitops_bot.model.images import (
     TAG_RE,
     ImageString,
     Version,

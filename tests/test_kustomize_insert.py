@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_bot.images import Wanted
-from gitops_bot.manifests import Manifest
-from gitops_bot.plan import Rules, make_plan
+from gitops_bot.model.images import Wanted
+from gitops_bot.manifests.scan import Manifest
+from gitops_bot.planning.plan import Rules, make_plan
 
 DIGEST = "sha256:" + "c" * 64
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.errors import ManifestError, exit_code_for
-from gitops_bot.manifests import ImageRef, Manifest, find_refs
+from gitops_bot.model.errors import ManifestError, exit_code_for
+from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
 EDITOR = ROOT / "editor"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_bot.errors import UsageError, exit_code_for
-from gitops_bot.images import Wanted
-from gitops_bot.manifests import Manifest, find_refs
-from gitops_bot.plan import Plan, Rules, make_plan, make_restore_plan
+from gitops_bot.model.errors import UsageError, exit_code_for
+from gitops_bot.model.images import Wanted
+from gitops_bot.manifests.scan import Manifest, find_refs
+from gitops_bot.planning.plan import Plan, Rules, make_plan, make_restore_plan
 
 OLD, NEW = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 THING = f"""apiVersion: example.com/v1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gitops_bot.message import compose, image_moves, subject_for, trailer, trailers
-from gitops_bot.plan import Change
+from gitops_bot.delivery.message import compose, image_moves, subject_for, trailer, trailers
+from gitops_bot.planning.plan import Change
 
 API = "ghcr.io/kai-platform/kai-api-server"
 COORD = "ghcr.io/kai-platform/kai-coordinator"

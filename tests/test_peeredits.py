@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops_bot.errors import ManifestError, exit_code_for
-from gitops_bot.images import Wanted
-from gitops_bot.manifests import Manifest
-from gitops_bot.plan import Plan, Rules, make_plan
+from gitops_bot.model.errors import ManifestError, exit_code_for
+from gitops_bot.model.images import Wanted
+from gitops_bot.manifests.scan import Manifest
+from gitops_bot.planning.plan import Plan, Rules, make_plan
 
 PEERS = Path(__file__).resolve().parents[1] / "fixtures" / "editor" / "peers"
 DIGEST = "sha256:" + "e" * 64

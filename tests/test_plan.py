@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.config import Config
-from gitops_bot.errors import PolicyError, UsageError, exit_code_for
-from gitops_bot.images import Wanted
-from gitops_bot.manifests import Manifest
-from gitops_bot.plan import Change, Plan, Rules, Skip, make_plan
+from gitops_bot.config.settings import Config
+from gitops_bot.model.errors import PolicyError, UsageError, exit_code_for
+from gitops_bot.model.images import Wanted
+from gitops_bot.manifests.scan import Manifest
+from gitops_bot.planning.plan import Change, Plan, Rules, Skip, make_plan
 
 TREE = Path(__file__).resolve().parents[1] / "fixtures" / "trees" / "mixed"
 STAGING = "clusters/staging"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from gitops_bot.cli import main
+from gitops_bot.cli.app import main
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, make_remote
 

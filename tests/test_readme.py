@@ -23,7 +23,7 @@ import click
 import pytest
 import responses
 
-from gitops_bot import cli
+from gitops_bot.cli import app as cli
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, git, make_remote
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.errors import ConfigError, RegistryError
+from gitops_bot.model.errors import ConfigError, RegistryError
 from gitops_bot.registry.auth import Challenge, RegistryAuth, github_registries, normalize_host
 from gitops_bot.registry.client import RegistryClient
 from gitops_bot.registry.endpoint import Endpoint
@@ -338,7 +338,7 @@ def test_commands_that_never_ask_a_registry_do_not_import_requests() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, gitops_bot.cli, gitops_bot.commands, gitops_bot.reconcile, gitops_bot.registry.checks; "
+    code = ("import sys, gitops_bot.cli.app, gitops_bot.cli.commands, gitops_bot.ops.reconcile, gitops_bot.registry.checks; "
             "print('requests' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
@@ -382,7 +382,7 @@ def test_a_tag_list_that_is_not_a_list_is_an_error_not_its_characters() -> None:
 
 @pytest.mark.parametrize("url", ["http://[::1", "https://gh.example.com:notaport"])
 def test_a_malformed_github_server_url_is_bad_input_naming_it(url: str) -> None:
-    from gitops_bot.errors import UsageError
+    from gitops_bot.model.errors import UsageError
 
     with pytest.raises(UsageError, match="GITHUB_SERVER_URL"):
         RegistryAuth.from_env({"GITHUB_SERVER_URL": url}, token="ghs_token1")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_bot.errors import UsageError
-from gitops_bot.manifests import Manifest
-from gitops_bot.reconcile import find_targets, select
-from gitops_bot.registry.flux import tree_policies
-from gitops_bot.registry.policy import Policy
+from gitops_bot.model.errors import UsageError
+from gitops_bot.manifests.scan import Manifest
+from gitops_bot.ops.reconcile import find_targets, select
+from gitops_bot.manifests.imagepolicies import tree_policies
+from gitops_bot.model.policy import Policy
 
 OBJECTS = """\
 apiVersion: image.toolkit.fluxcd.io/v1beta2

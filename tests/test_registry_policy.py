@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_bot.config import Config
-from gitops_bot.errors import ConfigError
-from gitops_bot.registry.policy import Policy, PolicyFailed, TagFilter, is_downgrade
-from gitops_bot.registry.semrange import Range, parse_version
+from gitops_bot.config.settings import Config
+from gitops_bot.model.errors import ConfigError
+from gitops_bot.model.policy import Policy, PolicyFailed, TagFilter, is_downgrade
+from gitops_bot.model.semrange import Range, parse_version
 
 TAGS = ["1.0.0", "1.2.0", "1.2.10", "1.10.0", "1.11.0-rc.1", "2.0.0", "v2.1", "latest", "0.9.3", "0.0.7"]
 

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from gitops_bot.credentials import MIN_TOKEN_LENGTH, Credentials
-from gitops_bot.errors import UsageError, exit_code_for
+from gitops_bot.github.credentials import MIN_TOKEN_LENGTH, Credentials
+from gitops_bot.model.errors import UsageError, exit_code_for
 from tests.conftest import RunBot, refused
 from tests.support.gitrepo import Remote
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_bot.slug import is_slug
+from gitops_bot.model.slug import is_slug
 from tests.conftest import RunBot, refused
 from tests.support.gitrepo import Remote
 

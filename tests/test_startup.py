@@ -15,17 +15,17 @@ from pathlib import Path
 import click
 import pytest
 
-from gitops_bot import cli
-from gitops_bot.commands import COMMANDS
-from gitops_bot.gitconfig import config_text
-from gitops_bot.lazygroup import LazyGroup
+from gitops_bot.cli import app as cli
+from gitops_bot.cli.commands import COMMANDS
+from gitops_bot.git.config import config_text
+from gitops_bot.cli.lazygroup import LazyGroup
 from tests.conftest import bot_env
 from tests.support.gitrepo import Remote
 
 # Run main() in a fresh interpreter and report the exit code and the modules it imported.
 _PROBE = """
 import json, sys
-from gitops_bot.cli import main
+from gitops_bot.cli.app import main
 code = 0
 try:
     main(sys.argv[2:])
@@ -35,9 +35,9 @@ with open(sys.argv[1], "w") as out:
     json.dump({"code": code, "modules": sorted(sys.modules)}, out)
 """
 # Modules only writing commands need: YAML editing, git, GitHub, registries.
-_HEAVY = ("github", "requests", "ruamel.yaml", "yaml", "semver", "gitops_bot.workspace", "gitops_bot.git",
-          "gitops_bot.plan", "gitops_bot.yamledit", "gitops_bot.deliver", "gitops_bot.registry.client",
-          "gitops_bot.commands.bump", "gitops_bot.session")
+_HEAVY = ("github", "requests", "ruamel.yaml", "yaml", "semver", "gitops_bot.git.workspace", "gitops_bot.git.runner",
+          "gitops_bot.planning.plan", "gitops_bot.manifests.edit", "gitops_bot.delivery.push", "gitops_bot.registry.client",
+          "gitops_bot.cli.commands.bump", "gitops_bot.delivery.session")
 
 
 def imported(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[int, set[str]]:
@@ -70,7 +70,7 @@ def test_every_command_in_the_table_loads_under_its_name_with_the_summary_help_s
 def test_help_lists_every_command_without_importing_any(tmp_path: Path) -> None:
     code, modules = imported(tmp_path, "--help")
     assert code == 0
-    assert not [m for m in modules if m.startswith("gitops_bot.commands.")]
+    assert not [m for m in modules if m.startswith("gitops_bot.cli.commands.")]
     assert [name for name in _HEAVY if loaded(modules, name)] == []
 
 
@@ -91,10 +91,10 @@ def test_help_shows_the_same_list_as_the_loaded_commands(tmp_path: Path) -> None
 def test_environment_imports_no_git_yaml_editor_github_or_registry(tmp_path: Path) -> None:
     code, modules = imported(tmp_path, "environment", "--ref", "refs/heads/main")
     assert code == 0
-    assert "gitops_bot.commands.environment" in modules
-    assert [m for m in modules if m.startswith("gitops_bot.commands.") and m != "gitops_bot.commands.environment"] == []
+    assert "gitops_bot.cli.commands.environment" in modules
+    assert [m for m in modules if m.startswith("gitops_bot.cli.commands.") and m != "gitops_bot.cli.commands.environment"] == []
     # reading the configuration takes its YAML parser; nothing else heavy (no semver without policies)
-    config_reading = ("ruamel.yaml", "gitops_bot.session")
+    config_reading = ("ruamel.yaml", "gitops_bot.delivery.session")
     assert [name for name in _HEAVY if loaded(modules, name) and name not in config_reading] == []
 
 
@@ -107,7 +107,7 @@ def test_a_push_bump_imports_neither_pygithub_nor_requests(tmp_path: Path, remot
     code, modules = imported(tmp_path, "--repo", remote.url, "bump", "--env", "staging",
                              "--image", "kai-api-server=5d6e7f8")
     assert code == 0
-    assert "gitops_bot.commands.bump" in modules
+    assert "gitops_bot.cli.commands.bump" in modules
     assert not loaded(modules, "github") and not loaded(modules, "requests")
     assert b"tag: 5d6e7f8" in remote.show("staging", "flux/clusters/staging/releases/api-server.yaml")
 

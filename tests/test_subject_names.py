@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gitops_bot.message import subject_for
-from gitops_bot.plan import Change
+from gitops_bot.delivery.message import subject_for
+from gitops_bot.planning.plan import Change
 
 
 def change(image: str, old: str, new: str, line: int) -> Change:

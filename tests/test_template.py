@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitops_bot.errors import UsageError, exit_code_for
-from gitops_bot.template import render_message
+from gitops_bot.model.errors import UsageError, exit_code_for
+from gitops_bot.model.template import render_message
 
 VALUES = {"env": "staging", "subject": "deploy(staging): kai-api-server 5d6e7f8"}
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.credentials import Credentials
-from gitops_bot.errors import GitError
-from gitops_bot.timebudget import TimeBudget
-from gitops_bot.workspace import Workspace
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.errors import GitError
+from gitops_bot.model.timebudget import TimeBudget
+from gitops_bot.git.workspace import Workspace
 from tests.support.gitrepo import Remote, make_remote
 
 

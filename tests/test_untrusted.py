@@ -1,4 +1,4 @@
-"""Escaping of repository values (gitops_bot/untrusted.py): one line, no workflow command, reversible
+"""Escaping of repository values (gitops_bot/model/untrusted.py): one line, no workflow command, reversible
 trailer words, code spans that cannot be closed early."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitops_bot.message import ImageMove, image_moves, image_trailer
-from gitops_bot.untrusted import code, line, md, token, untoken
+from gitops_bot.delivery.message import ImageMove, image_moves, image_trailer
+from gitops_bot.model.untrusted import code, line, md, token, untoken
 
 
 @given(st.text())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gitops_bot.validate import check_files
-from gitops_bot.workspace import RepoFile
+from gitops_bot.ops.validate import check_files
+from gitops_bot.git.workspace import RepoFile
 
 HR = """apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease

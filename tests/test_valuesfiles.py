@@ -1,16 +1,16 @@
-"""Which files are Helm values files of an environment (gitops_bot/valuesfiles.py), and how their
+"""Which files are Helm values files of an environment (gitops_bot/manifests/valuesfiles.py), and how their
 references are read."""
 
 from __future__ import annotations
 
 import pytest
 
-from gitops_bot.config import Config, Environment
-from gitops_bot.errors import ConfigError
-from gitops_bot.images import Wanted
-from gitops_bot.manifests import Manifest, find_refs
-from gitops_bot.plan import Rules, make_plan
-from gitops_bot.valuesfiles import as_values, discover, glob_regex
+from gitops_bot.config.settings import Config, Environment
+from gitops_bot.model.errors import ConfigError
+from gitops_bot.model.images import Wanted
+from gitops_bot.manifests.scan import Manifest, find_refs
+from gitops_bot.planning.plan import Rules, make_plan
+from gitops_bot.manifests.valuesfiles import as_values, discover, glob_regex
 
 ENV = Environment("staging", "staging", "clusters/staging")
 

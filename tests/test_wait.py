@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import responses
 
-from gitops_bot import waitcmd
-from gitops_bot.cli import main
-from gitops_bot.commit_status import StatusReader
-from gitops_bot.config import Config
-from gitops_bot.errors import ConfigError
-from gitops_bot.github_config import context_pattern
-from gitops_bot.wait import Clock, WaitRequest, wait_for
+from gitops_bot.ops import wait as waitcmd
+from gitops_bot.cli.app import main
+from gitops_bot.github.statuses import StatusReader
+from gitops_bot.config.settings import Config
+from gitops_bot.model.errors import ConfigError
+from gitops_bot.config.github import context_pattern
+from gitops_bot.github.wait import Clock, WaitRequest, wait_for
 from tests.support.github_mock import SLUG
 from tests.support.gitrepo import Remote, make_remote
 
@@ -374,7 +374,7 @@ def test_a_commit_github_does_not_know_yet_is_pending_not_an_error(rsps: respons
 
 
 def test_api_refusal_while_waiting_exits_1(rsps: responses.RequestsMock) -> None:
-    from gitops_bot.errors import GitHubError
+    from gitops_bot.model.errors import GitHubError
 
     rsps.get(url(f"/commits/{OURS}/status"), status=401, json={"message": "Bad credentials"})
     with pytest.raises(GitHubError, match="GitHub API 401 while trying to read the commit statuses"):

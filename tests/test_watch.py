@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_bot.errors import UsageError
-from gitops_bot.watch import WatchRequest, watch
+from gitops_bot.model.errors import UsageError
+from gitops_bot.ops.watch import WatchRequest, watch
 
 URLS = ("http://127.0.0.1:1/a", "http://127.0.0.1:1/b")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import gitops_bot.git
-from gitops_bot.credentials import Credentials
-from gitops_bot.errors import GitError, PushRejected, UsageError
-from gitops_bot.workspace import PushOutcome, Workspace
+import gitops_bot.git.runner
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.errors import GitError, PushRejected, UsageError
+from gitops_bot.git.workspace import PushOutcome, Workspace
 from tests.support.gitrepo import Remote, git, isolate_git, make_remote
 from tests.support.hung import hung_server
 
@@ -130,7 +130,7 @@ def silent_server() -> Iterator[str]:
 
 def test_network_timeout_stops_git_and_its_helpers(silent_server: str, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gitops_bot.git, "NETWORK_TIMEOUT", 1.0)
+    monkeypatch.setattr(gitops_bot.git.runner, "NETWORK_TIMEOUT", 1.0)
     with Workspace.open(silent_server, Credentials("t0ken-long-enough-to-be-one"), workdir=None, progress=False) as ws:
         started = time.monotonic()
         with pytest.raises(GitError, match=r"^git fetch from http://127\.0\.0\.1:\d+/kai-gitops\.git "

@@ -9,10 +9,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitops_bot.errors import ManifestError, exit_code_for
-from gitops_bot.manifests import Manifest, find_refs
-from gitops_bot.yamlcompose import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, _compose_events
-from gitops_bot.yamlnodes import check_syntax, dig
+from gitops_bot.model.errors import ManifestError, exit_code_for
+from gitops_bot.manifests.scan import Manifest, find_refs
+from gitops_bot.manifests.compose import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, _compose_events
+from gitops_bot.manifests.nodes import check_syntax, dig
 
 HR = """apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease

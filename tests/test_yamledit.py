@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from ruamel.yaml import YAML
 
-from gitops_bot.errors import ManifestError, exit_code_for
-from gitops_bot.images import TAG_RE, Wanted
-from gitops_bot.manifests import Manifest, Site, find_refs
-from gitops_bot.plan import Plan, Rules, make_plan
-from gitops_bot.yamledit import Edit, needs_quotes, render, splice
+from gitops_bot.model.errors import ManifestError, exit_code_for
+from gitops_bot.model.images import TAG_RE, Wanted
+from gitops_bot.manifests.scan import Manifest, Site, find_refs
+from gitops_bot.planning.plan import Plan, Rules, make_plan
+from gitops_bot.manifests.edit import Edit, needs_quotes, render, splice
 
 EDITOR = Path(__file__).resolve().parents[1] / "fixtures" / "editor"
 CASES: list[dict[str, Any]] = yaml.safe_load((EDITOR / "cases.yaml").read_text(encoding="utf-8"))["cases"]

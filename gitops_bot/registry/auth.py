@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gitops_bot.errors import ConfigError, UsageError
+from gitops_bot.model.errors import ConfigError, UsageError
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = ("index.docker.io", "registry-1.docker.io", "registry.hub.docker.com")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from gitops_bot.images import canonical
+from gitops_bot.model.images import canonical
 from gitops_bot.registry.auth import DOCKER_HUB
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")

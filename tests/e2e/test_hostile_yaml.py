@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.yamlcompose import MAX_DEPTH, MAX_FILE_BYTES
+from gitops_bot.manifests.compose import MAX_DEPTH, MAX_FILE_BYTES
 from tests.conftest import RunBot, refused
 from tests.support.gitrepo import make_remote
 

@@ -1,0 +1,1 @@
+"""The GitHub Actions side: outputs, step summary, annotations, and the Action's inputs."""

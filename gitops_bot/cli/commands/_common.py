@@ -1,0 +1,85 @@
+"""Options and plumbing shared by the command modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import click
+
+from gitops_bot.action.outputs import ActionsWriter
+from gitops_bot.cli.app import options, run_credentials
+from gitops_bot.cli.commands.wait import progress, report_wait, wait_flags
+from gitops_bot.config.settings import PullRequestOverrides
+from gitops_bot.model.errors import GitopsBotError
+from gitops_bot.cli.render import write_result
+from gitops_bot.delivery.result import WriteResult
+from gitops_bot.delivery.session import Options, Session
+from gitops_bot.ops.wait import reader_for, wait_on
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+delivery_option = click.option(
+    "--delivery", type=click.Choice(["push", "pull-request"]),
+    help="Override the environment's delivery: push to its branch, or open/update a pull request.",
+)
+
+
+allow_shared_option = click.option(
+    "--allow-shared", is_flag=True,
+    help="Also edit a Helm values file that another environment on the same branch reads "
+         "(by default refused: the change would deploy there too).",
+)
+
+
+def pr_options(func: F) -> F:
+    """Pull-request flags; they add to (labels, reviewers) or override (draft, auto-merge) the config."""
+    for opt in reversed([
+        click.option("--label", "labels", multiple=True, metavar="LABEL", help="PR label. Repeatable."),
+        click.option("--reviewer", "reviewers", multiple=True, metavar="USER",
+                     help="PR reviewer. Repeatable."),
+        click.option("--team-reviewer", "team_reviewers", multiple=True, metavar="TEAM",
+                     help="PR team reviewer (slug). Repeatable."),
+        click.option("--draft/--no-draft", default=None, help="Open the PR as a draft."),
+        click.option("--auto-merge", type=click.Choice(["merge", "squash", "rebase"]),
+                     help="Enable auto-merge with this method (where the repository allows it)."),
+    ]):
+        func = opt(func)
+    return func
+
+
+def pr_overrides(labels: tuple[str, ...] = (), reviewers: tuple[str, ...] = (),
+                 team_reviewers: tuple[str, ...] = (), draft: bool | None = None,
+                 auto_merge: str | None = None) -> PullRequestOverrides:
+    return PullRequestOverrides(labels, reviewers, team_reviewers, draft, auto_merge)
+
+
+def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> None:
+    """Open a session, run a write command's core function, render its result."""
+    opts: Options = options(ctx)
+    credentials = run_credentials(ctx)
+    waiting, wait_timeout = wait_flags(ctx)  # --wait (docs/github.md)
+    with Session(opts, credentials) as session:
+        reader = None
+        if waiting:
+            session.push_only = "--wait"
+            reader = reader_for(session)  # no token or no OWNER/NAME: refused before anything is written
+        result = core(session)
+        if reader is not None and not opts.dry_run:
+            env = session.config.environment(result.environment)
+            try:
+                outcome = wait_on(session, env, result.commit, wait_timeout, progress, reader)
+            except GitopsBotError as err:
+                if not result.commit:
+                    raise
+                # the push is done: say so, and leave commit-sha for the workflow's later steps
+                ActionsWriter(redact=credentials.redact).set_outputs({
+                    "environment": result.environment, "changed": "true", "commit-sha": result.commit})
+                raise type(err)(f"pushed {result.commit} to {result.branch}, but waiting for Flux failed: "
+                                f"{err}") from None
+            result = replace(result, wait=outcome)
+    actions = ActionsWriter(redact=credentials.redact)
+    write_result(result, opts, actions)
+    if result.wait is not None:
+        report_wait(result.wait, result.environment, opts, actions)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import click
+
+from gitops_bot.cli.app import global_options, options, run_credentials
+from gitops_bot.ops.history import History
+from gitops_bot.model.images import short_name
+from gitops_bot.cli.render import emit_json, table
+from gitops_bot.delivery.session import EnvRequest, Session
+
+
+@click.command("history")
+@click.option("--env", "env", required=True, metavar="ENV", help="Environment whose deploys to list.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N",
+              help="How many deploys, newest first.")
+@global_options
+@click.pass_context
+def history_command(ctx: click.Context, env: str, limit: int) -> None:
+    """The deploys of an environment, newest first, with the image changes of each.
+
+    A deploy is a commit on the environment's branch that changed an image reference: its
+    Gitops-Bot-* trailers are read, and hand-made commits are diffed. The shallow clone is deepened
+    only as far as needed.
+
+    \b
+    Example:
+      gitops-bot history --env production --limit 5
+    """
+    opts = options(ctx)
+    with Session(opts, run_credentials(ctx)) as session:
+        environment, head = session.environment(EnvRequest(env))
+        deploys = History(session, environment, head).deploys(limit)
+    if opts.output == "json":
+        emit_json({"environment": environment.name, "deploys": [d.to_json() for d in deploys]})
+        return
+    rows = []
+    for d in deploys:
+        for i, m in enumerate(d.changes):
+            first = i == 0
+            rows.append([d.commit.sha[:12] if first else "", d.commit.date[:19] if first else "",
+                         d.commit.author.split(" <")[0] if first else "", short_name(m.image),
+                         f"{m.old or '-'} -> {m.new}", d.commit.subject[:60] if first else ""])
+    if not rows:
+        click.echo(f"{environment.name}: no deploys found on {environment.branch}")
+        return
+    click.echo(table(["commit", "date", "author", "image", "change", "subject"], rows))

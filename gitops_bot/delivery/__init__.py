@@ -1,0 +1,1 @@
+"""A session against the GitOps repository and the delivery of its commits: push with reconcile, or a pull request."""

@@ -1,0 +1,157 @@
+"""Writing commits to the remote: `git push`, or with `commit.sign: github` through GitHub's API.
+
+With `commit.sign: github` each local commit is re-created on the remote branch by the GraphQL
+mutation `createCommitOnBranch` (file additions base64, deletions by path, `expectedHeadOid` the
+commit it was planned on), so that GitHub signs it and shows it as verified. A stale head is the
+same lost race as a rejected push: the caller fetches the new head and re-plans. Afterwards the
+commit GitHub made is fetched, checked to hold the planned tree, and is what the result reports
+and what `history`, `revert` and `rollback` read (docs/github.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import re
+from typing import Any
+
+from gitops_bot.model.errors import GitError, GitHubError, UsageError
+from gitops_bot.delivery.session import Session
+from gitops_bot.git.workspace import PushOutcome, Workspace
+
+log = logging.getLogger("gitops_bot.api_commit")
+
+MUTATION = """\
+mutation($input: CreateCommitOnBranchInput!) {
+  createCommitOnBranch(input: $input) { commit { oid url } }
+}"""
+_STALE = re.compile(r"expectedHeadOid|Expected branch to point to|but it did not", re.IGNORECASE)
+TIMEOUT = 30.0
+
+
+def graphql_url() -> str:
+    """GITHUB_GRAPHQL_URL, else the API URL's GraphQL endpoint (https://HOST/api/v3 -> https://HOST/api/graphql)."""
+    from gitops_bot.github.client import api_url  # PyGithub, imported only for commit.sign: github
+
+    explicit = os.environ.get("GITHUB_GRAPHQL_URL", "").strip()
+    if explicit:  # checked like GITHUB_API_URL: an http(s) URL, else exit 2
+        from gitops_bot.github.client import checked_url
+
+        return checked_url(explicit, "GITHUB_GRAPHQL_URL")
+    return api_url().removesuffix("/v3") + "/graphql"
+
+
+def publish(session: Session, branch: str, start: str, head: str, *, lease: str | None = None) -> str | None:
+    """Put the local commits `start..head` on the remote `branch` and return the remote's new head
+    (GitHub's own commit with `commit.sign: github`); None when another writer won a race.
+
+    `lease`, for the bot's own PR branch: the remote commit that may be overwritten ("" for none).
+    """
+    ws = session.ws
+    if session.config.sign != "github":
+        outcome = ws.push(branch) if lease is None else ws.push(branch, lease=lease)
+        return head if outcome is PushOutcome.PUSHED else None
+    slug = session.config.repository
+    token = session.credentials.token
+    if not token:
+        raise UsageError("commit.sign: github creates commits through the GitHub API and needs a token "
+                         "(GITOPS_BOT_TOKEN, GITHUB_TOKEN or a GitHub App)")
+    if slug.count("/") != 1 or "://" in slug:
+        raise UsageError(f"commit.sign: github needs the GitHub repository as OWNER/NAME (--repo), not {slug!r}")
+    # the PR branch starts again from `start` (a commit the remote has: nothing unsigned is created)
+    if lease is not None and lease != start and ws.push(branch, lease=lease, source=start) is not PushOutcome.PUSHED:
+        return None
+    expected = start
+    for commit in ws.git.out("rev-list", "--reverse", f"{start}..{head}").split():
+        created = _create(ws, token, slug, branch, expected, commit)
+        if created is None:
+            return None
+        log.info("GitHub created %s on %s (for local %s)", created[:12], branch, commit[:12])
+        expected = created
+    _fetch_created(ws, branch, expected, head)
+    return expected
+
+
+def file_changes(ws: Workspace, parent: str, commit: str) -> dict[str, list[dict[str, str]]]:
+    """The `fileChanges` of `commit` against `parent`: additions (base64 contents) and deletions."""
+    raw = ws.git.out("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", "--raw", parent, commit)
+    fields = raw.split("\0")
+    additions: list[tuple[str, str]] = []
+    deletions: list[str] = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta.startswith(":"):
+            continue
+        _old_mode, new_mode, _old, new_sha, status = meta[1:].split()
+        if status.startswith("D"):
+            deletions.append(path)
+        elif new_mode in ("100644", "100755"):
+            additions.append((path, new_sha))
+        else:
+            raise GitError(f"commit.sign: github cannot write {path} (mode {new_mode}): only regular files")
+    blobs = ws.read_blobs(sorted({sha for _, sha in additions}))
+    return {
+        "additions": [{"path": p, "contents": base64.b64encode(blobs[sha]).decode()} for p, sha in additions],
+        "deletions": [{"path": p} for p in deletions],
+    }
+
+
+def _message(ws: Workspace, commit: str) -> tuple[str, str]:
+    raw = ws.git.run("cat-file", "commit", commit).stdout
+    message = raw.split("\n\n", 1)[1] if "\n\n" in raw else ""
+    headline, _, body = message.partition("\n")
+    return headline, body.lstrip("\n").rstrip("\n")
+
+
+def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, commit: str) -> str | None:
+    headline, body = _message(ws, commit)
+    variables: dict[str, Any] = {"input": {
+        "branch": {"repositoryNameWithOwner": slug, "branchName": branch},
+        "message": {"headline": headline, "body": body},
+        "fileChanges": file_changes(ws, f"{commit}^", commit),
+        "expectedHeadOid": expected,
+    }}
+    what = f"create the commit on {branch} through the GitHub API"
+    import requests  # only commit.sign: github needs it
+
+    try:
+        reply = requests.post(graphql_url(), json={"query": MUTATION, "variables": variables},
+                              timeout=ws.git.budget.cap(TIMEOUT) if ws.git.budget else TIMEOUT,
+                              headers={"Authorization": f"bearer {token}", "User-Agent": "gitops-bot",
+                                       "Accept": "application/json"})
+    except requests.RequestException as err:
+        raise GitHubError(f"GitHub API unreachable while trying to {what}: {type(err).__name__}") from None
+    try:
+        data = reply.json()
+    except ValueError:
+        data = {}
+    errors = data.get("errors") or [] if isinstance(data, dict) else []
+    said = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+    if reply.status_code >= 400 and not errors:
+        said = str(data.get("message", "") if isinstance(data, dict) else "") or reply.reason
+    if any(_STALE.search(str(e.get("message", ""))) or e.get("type") == "STALE_DATA"
+           for e in errors if isinstance(e, dict)):
+        log.info("%s moved while we planned (%s)", branch, said)
+        return None
+    oid = (((data.get("data") or {}).get("createCommitOnBranch") or {}).get("commit") or {}).get("oid") \
+        if isinstance(data, dict) else None
+    if reply.status_code >= 400 or errors or not isinstance(oid, str):
+        hint = {401: " (the token is invalid or expired)",
+                403: " (the token needs contents: write on the repository)"}.get(reply.status_code, "")
+        # a server error may come after the commit was made: a re-run then finds it and changes nothing
+        outcome = ("GitHub may have created the commit anyway: run again, a re-run changes nothing if it did"
+                   if reply.status_code >= 500 else "nothing was written")
+        raise GitHubError(f"GitHub API {reply.status_code} while trying to {what}: "
+                          f"{said or 'no commit in the reply'}{hint}; {outcome}")
+    return oid
+
+
+def _fetch_created(ws: Workspace, branch: str, oid: str, planned: str) -> None:
+    """Fetch the commit GitHub made and check it holds exactly the tree that was planned."""
+    ws.fetch(branch)
+    if ws.git.run("cat-file", "-e", f"{oid}^{{commit}}", check=False).returncode != 0:
+        ws.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", "--depth=1", "origin", oid, network=True)
+    made, wanted = ws.git.out("rev-parse", f"{oid}^{{tree}}"), ws.git.out("rev-parse", f"{planned}^{{tree}}")
+    if made != wanted:
+        raise GitHubError(f"the commit GitHub created on {branch} ({oid[:12]}) does not hold the planned "
+                          f"files (tree {made[:12]}, planned {wanted[:12]}); check it by hand")

@@ -1,0 +1,130 @@
+"""Delivering a wanted state: commit, then push with reconcile-on-race, or open/update a PR (CONTRACT §6).
+
+A command hands over an `Applier`: a function that, on a checked-out base commit, applies the
+command's wanted state from scratch and commits it locally. When a push loses a race, the new head is
+fetched and the same applier runs again on it, so no update is lost, duplicated or rebased blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from gitops_bot.delivery.api_commit import publish
+from gitops_bot.config.settings import Environment, PullRequestOverrides
+from gitops_bot.model.errors import GitError, UsageError
+from gitops_bot.planning.plan import Change, Plan, Skip
+from gitops_bot.delivery.result import PullRequestInfo, WriteResult
+from gitops_bot.delivery.session import Session
+
+log = logging.getLogger("gitops_bot.deliver")
+progress = logging.getLogger("gitops_bot.progress.deliver")  # shown without -v: one line per retry
+
+BACKOFF_BASE = 0.2
+BACKOFF_CAP = 10.0
+BACKOFF_GROWTH = 3
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an applier did on top of a base commit: the local commit it made (None: nothing to do)."""
+
+    head: str | None
+    changes: tuple[Change, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+
+
+Applier = Callable[[str], Applied]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A planned edit on top of a commit, and its commit message."""
+
+    plan: Plan
+    message: str
+
+
+def planned(session: Session, build: Callable[[str], Proposal]) -> Applier:
+    """An applier for commands that plan file edits (bump, rollback, promote, canary, hold)."""
+
+    def apply(base: str) -> Applied:
+        proposal = build(base)
+        plan = proposal.plan
+        if not plan.changed:
+            return Applied(None, plan.changes, plan.skipped)
+        session.ws.write(plan.files)
+        head = session.ws.commit(proposal.message, session.config.author, plan.files)
+        return Applied(head, plan.changes, plan.skipped)
+
+    return apply
+
+
+def backoff(attempt: int, rng: random.Random | None = None, *, slot: float = BACKOFF_BASE) -> float:
+    """Full-jitter exponential back-off: uniform in [0, min(cap, slot * 3**attempt)].
+
+    `slot` is how long the lost fetch-apply-push round took (at least BACKOFF_BASE): the window in
+    which another pusher beat us. Scaling by it spreads the retries as wide as the contention
+    really is, on a fast local remote as on a busy forge; growing by 3 rather than 2 thins a
+    crowd of simultaneous pushers out within the default 5 retries.
+    """
+    return (rng or random).uniform(0, min(BACKOFF_CAP, max(BACKOFF_BASE, slot) * BACKOFF_GROWTH**attempt))
+
+
+def deliver(session: Session, command: str, env: Environment, commit: str, apply: Applier,
+            delivery: str | None = None, pr: PullRequestOverrides | None = None) -> WriteResult:
+    """Apply on `commit`, then write it the environment's way (or as `delivery` overrides)."""
+    if (delivery or env.delivery) == "pull-request" and session.push_only:
+        raise UsageError(f"{session.push_only} needs push delivery, and {env.name} delivers by pull request "
+                         f"(the deploy happens when the PR is merged): drop it, or give --delivery push")
+    if (delivery or env.delivery) == "pull-request":
+        from gitops_bot.delivery.pull_request import deliver_pull_request
+
+        return deliver_pull_request(session, command, env, commit, apply,
+                                    (pr or PullRequestOverrides()).over(session.config.pull_request))
+    return _deliver_push(session, command, env, commit, apply)
+
+
+def apply_on(session: Session, env: Environment, base: str, apply: Applier) -> Applied:
+    session.checkout(env, base)
+    return apply(base)
+
+
+def result_for(session: Session, command: str, env: Environment, base: str, applied: Applied,
+               pushed: bool, pr: PullRequestInfo | None = None, branch: str | None = None) -> WriteResult:
+    diff = ""
+    if applied.head and session.options.dry_run:
+        diff = session.ws.git.run("diff", "--no-color", "--no-ext-diff", base, applied.head).stdout
+    return WriteResult(
+        command=command, environment=env.name, branch=branch or env.branch, changes=applied.changes,
+        skipped=applied.skipped, commit=applied.head if pushed else None,
+        dry_run=session.options.dry_run, pull_request=pr, diff=diff, changed=applied.head is not None,
+    )
+
+
+def _deliver_push(session: Session, command: str, env: Environment, commit: str,
+                  apply: Applier) -> WriteResult:
+    ws = session.ws
+    retries = session.options.retries
+    started = time.monotonic()
+    for attempt in range(retries + 1):
+        applied = apply_on(session, env, commit, apply)
+        if applied.head is None or session.options.dry_run:
+            return result_for(session, command, env, commit, applied, pushed=False)
+        pushed = publish(session, env.branch, commit, applied.head)  # git push, or GitHub's API (commit.sign)
+        if pushed is not None:
+            log.info("pushed %s to %s", pushed[:12], env.branch)
+            return result_for(session, command, env, commit, replace(applied, head=pushed), pushed=True)
+        if attempt == retries:
+            break
+        delay = backoff(attempt, slot=time.monotonic() - started)
+        progress.info("someone pushed to %s first; re-planning in %.2fs (attempt %d of %d)",
+                      env.branch, delay, attempt + 2, retries + 1)
+        session.budget.sleep(delay)  # --timeout bounds the back-off too
+        started = time.monotonic()
+        commit = ws.fetch(env.branch)
+    raise GitError(f"push to {env.branch!r} kept losing races with other pushers after "
+                   f"{retries + 1} attempt(s); nothing was written (raise --retries)")

@@ -1,0 +1,235 @@
+"""A run against the GitOps repository: options, configuration lookup, the clone and the environment."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from gitops_bot.config.settings import CONFIG_FILE, Config, Environment
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.errors import ConfigError, UsageError
+from gitops_bot.model.timebudget import DEFAULT_TIMEOUT, TimeBudget
+
+if TYPE_CHECKING:  # the clone's modules load with the first Session, not with Options (docs/startup.md)
+    from gitops_bot.manifests.scan import Manifest
+    from gitops_bot.git.workspace import RepoFile
+
+log = logging.getLogger("gitops_bot")
+BOT_DIR = ".gitops-bot"
+_SLUG = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The global command-line options (CONTRACT §5)."""
+
+    config: Path | None = None
+    repo: str | None = None
+    remote_url: str | None = None
+    workdir: Path | None = None
+    retries: int = 5
+    timeout: int = DEFAULT_TIMEOUT  # seconds: every network operation, and the run's network work
+    output: str = "text"
+    dry_run: bool = False
+    verbose: bool = False
+
+    def base_config(self) -> Config:
+        return Config.from_file(self.config) if self.config else Config.defaults()
+
+
+@dataclass(frozen=True)
+class EnvRequest:
+    """Which environment a command targets: by name, or by the app-repo ref that deploys."""
+
+    name: str | None = None
+    ref: str | None = None
+
+    def pick(self, config: Config) -> Environment:
+        if self.name:
+            return config.environment(self.name)
+        if self.ref:
+            return config.environment_for_ref(self.ref)
+        raise UsageError("give --env ENV or --ref REF")
+
+
+def _check_slug(slug: str, url: str) -> None:
+    """The GitHub API slug must name the repository that is cloned, when the URL is on the same server.
+
+    Otherwise the token would be used on one repository's API (pull requests, statuses) while the
+    commits go to another. URLs of other hosts, file:// and paths have nothing to compare.
+    """
+    if not _SLUG.fullmatch(slug):
+        return
+    server = urlsplit(os.environ.get("GITHUB_SERVER_URL") or "https://github.com").hostname
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https", "ssh") and parts.hostname == server:
+        path = parts.path
+    elif "://" not in url and url.startswith("git@") and url[4:].partition(":")[0] == server:
+        path = url.partition(":")[2]
+    else:
+        return
+    if path.strip("/").removesuffix(".git").lower() != slug.removesuffix(".git").lower():
+        raise UsageError(f"the clone URL {url} is not the repository {slug} that the GitHub API would be "
+                         f"called for: give --repo OWNER/NAME and --remote-url of the same repository")
+
+
+def _refuse_gitops_section(text: str, where: str) -> None:
+    """The repository's own file may not say which repository the token writes to (exit 2)."""
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except (YAMLError, RecursionError, ValueError, TypeError):
+        return  # Config.from_text reports it (file:line, the nesting, or the value it cannot read)
+    if not isinstance(data, dict) or "gitops" not in data:
+        return
+    section = data["gitops"]
+    keys = [k for k in ("repository", "url") if isinstance(section, dict) and k in section]
+    key = f"gitops.{keys[0]}" if keys else "gitops"
+    raise ConfigError(f"{where}: config key '{key}' may not be set in the GitOps repository's own file: "
+                      f"the repository the token writes to is chosen by the caller (--repo, --remote-url, "
+                      f"--config or the Action's gitops-repository input); remove the key "
+                      f"(see docs/trust-model.md)")
+
+
+class Session:
+    """Owns the clone for one command; resolves the configuration as CONTRACT §2 orders it."""
+
+    def __init__(self, options: Options, credentials: Credentials | None = None):
+        from gitops_bot.git.signing import signing
+        from gitops_bot.git.workspace import Workspace, remote_url
+
+        self.options = options
+        self.credentials = credentials or Credentials.from_env()
+        base = options.base_config()
+        self.config = base.with_overrides(repository=options.repo, url=None)
+        self._explicit = options.config is not None
+        self.push_only: str | None = None  # set by --wait: pull-request delivery is refused (docs/github.md)
+        self.url = options.remote_url or (None if options.repo else base.url) or remote_url(
+            self.config.repository
+        )
+        if self.url.startswith("-"):  # git would read it as an option (docs/trust-model.md)
+            raise UsageError(f"clone URL {self.url!r} (--remote-url or gitops.url) starts with '-', which git "
+                             f"reads as an option; give a URL (https://..., file://...) or a path like ./{self.url}")
+        _check_slug(self.config.repository, self.url)  # before a GitHub App token is minted for it
+        progress = options.verbose or sys.stderr.isatty()
+        self.budget = TimeBudget(options.timeout)
+        # a GitHub App's token, minted within --timeout
+        self.credentials = self.credentials.resolved(self.config.repository, self.budget.cap(30))
+        self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
+                                 budget=self.budget)
+        self.ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign
+        self._repo_config_read = False
+        self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def environment(self, request: EnvRequest) -> tuple[Environment, str]:
+        """The target environment and the commit at the tip of its branch (fetched).
+
+        The repository's own config, when it is used, is read first and from the default branch
+        only (docs/trust-model.md): which environment, branch and path a run writes is never
+        decided by content on the branch being written.
+        """
+        if not self._explicit and not self._repo_config_read:
+            try:  # the defaults' guess at the branch, fetched in the same request as the default branch
+                guess: str | None = request.pick(self.config).branch
+            except UsageError:
+                guess = None
+            self._read_repo_config(guess)
+        env = request.pick(self.config)
+        if env.branch not in self._heads:
+            self._heads[env.branch] = self.ws.fetch(env.branch)
+        return env, self._heads[env.branch]
+
+    def load_config(self) -> Config:
+        """The configuration, with the repository's own file read (from the default branch) if needed."""
+        if not self._explicit and not self._repo_config_read:
+            self._read_repo_config(None)
+        return self.config
+
+    def _read_repo_config(self, branch: str | None) -> None:
+        """Fetch the default branch (and `branch`, in the same request) and read its config file.
+
+        A remote whose HEAD names no branch has no trusted place for the file: it is not read, the
+        built-in defaults apply, and a warning says how to choose (`--config`).
+        """
+        self._repo_config_read = True
+        default, tip = self.ws.fetch_default_and(branch)
+        if branch and tip:
+            self._heads[branch] = tip
+        if default is None:
+            log.warning("the GitOps repository's HEAD names no branch, so it has no default branch to "
+                        "read %s from; using the built-in defaults (give --config to use a file)", CONFIG_FILE)
+            return
+        self._load_repo_config(default)
+
+    def _load_repo_config(self, commit: str) -> None:
+        """The repository's own config, read from its default branch at `commit`."""
+        where = f"{CONFIG_FILE} (on the default branch)"
+        data = self.ws.read_file(commit, CONFIG_FILE)
+        if data is None:
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: not UTF-8 text") from None
+        _refuse_gitops_section(text, where)
+        repo_cfg = Config.from_text(text, where)
+        log.info("using %s from the GitOps repository's default branch", CONFIG_FILE)
+        # where the token goes stays the caller's choice: --repo, else --config/defaults
+        self.config = replace(repo_cfg, repository=self.config.repository, url=None)
+
+    def other_environment(self, name: str) -> tuple[Environment, str]:
+        """Another environment of the same configuration and its branch tip (fetched once a run)."""
+        env = self.config.environment(name)
+        if env.branch not in self._heads:
+            self._heads[env.branch] = self.ws.fetch(env.branch)
+        return env, self._heads[env.branch]
+
+    def checkout(self, env: Environment, commit: str) -> None:
+        self.ws.checkout(commit, env.branch, [env.path, BOT_DIR])
+
+    def files(self, env: Environment, commit: str) -> list[RepoFile]:
+        """The environment's YAML files at `commit`; exit 2 when its path does not exist there."""
+        files = self.ws.read_files(commit, env.path)
+        if not files and self.ws.read_file(commit, env.path) is None:
+            raise UsageError(f"environment {env.name}: path {env.path!r} does not exist on branch "
+                             f"{env.branch!r}")
+        return files
+
+    def manifests(self, env: Environment, commit: str,
+                  needles: Sequence[bytes] | None = None) -> list[Manifest]:
+        """The environment's YAML files at `commit`, parsed.
+
+        With `needles`, a file that contains none of them cannot hold what the command looks for:
+        it is only checked to be well-formed YAML (a malformed file still stops the run), not parsed.
+        """
+        from gitops_bot.manifests.scan import Manifest
+        from gitops_bot.planning.valuesenv import with_values
+        from gitops_bot.manifests.valuesfiles import needs_parsing
+        from gitops_bot.manifests.nodes import check_syntax
+
+        files = self.files(env, commit)
+        out = []
+        for f in files:
+            if needles is None or any(n in f.data for n in needles) or needs_parsing(f.data):
+                out.append(Manifest.parse(f.path, f.data))
+            else:
+                check_syntax(f.data, f.path)
+        return with_values(self.ws, env, commit, out, needles)  # and its Helm values files

@@ -1,0 +1,360 @@
+"""A minimal clone of the GitOps repository: one branch, shallow, blob-less, sparse (CONTRACT §6)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path, PurePosixPath
+
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.errors import GitError, PushRejected, UsageError
+from gitops_bot.model.filenames import is_manifest_file
+from gitops_bot.git.runner import Git, GitResult
+from gitops_bot.git.config import config_text
+from gitops_bot.git.locks import clear_stale_locks
+from gitops_bot.git.signing import NO_SIGNING, Signing
+from gitops_bot.model.slug import is_slug
+from gitops_bot.model.timebudget import TimeBudget
+
+log = logging.getLogger("gitops_bot.workspace")
+
+# Push failures that mean "someone else pushed first": fetch, re-plan and try again.
+_RACE = re.compile(r"non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|"
+                   r"incorrect old value|reference already exists|unable to update local ref|"
+                   r"shallow update not allowed")  # the base was force-pushed away under our shallow clone
+# ... unless a hook or branch protection said no: that is a refusal, never retried.
+_REFUSED = re.compile(r"hook declined|protected branch|rule violation|declined", re.IGNORECASE)
+_PROGRESS = re.compile(r"(Enumerating|Counting|Compressing|Writing|Total|Resolving)\b")
+
+
+WORKDIR_MARKER = "gitops-bot.workdir"  # set in clones the bot makes; only those are reused
+
+
+class PushOutcome(Enum):
+    PUSHED = "pushed"
+    RACE = "race"
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path: str  # repository-relative, POSIX
+    data: bytes
+
+
+def remote_url(repository: str, server_url: str | None = None) -> str:
+    """Clone URL for `owner/name`, a git URL, or a local path."""
+    if "://" in repository or repository.startswith("git@"):
+        return repository
+    local = Path(repository).expanduser()
+    if local.exists():
+        return local.resolve().as_uri()
+    if is_slug(repository):
+        server = (server_url or os.environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        return f"{server}/{repository.removesuffix('.git')}.git"
+    raise UsageError(f"repository {repository!r} is neither OWNER/NAME, a git URL nor an existing path")
+
+
+class Workspace:
+    """A working copy of one branch of the GitOps repository, with helpers to read, commit and push."""
+
+    def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool,
+                 budget: TimeBudget | None = None):
+        self.root = root
+        self.url = url
+        self.owned = owned
+        self.git = Git(root, credentials, url, progress, budget)
+        self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
+        # how commits are signed (commit.sign: ssh|gpg); the session installs it (signing.py)
+        self.signer: Callable[[], contextlib.AbstractContextManager[Signing]] | None = None
+
+    # -- opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool,
+        budget: TimeBudget | None = None,
+    ) -> Workspace:
+        """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet.
+
+        A reused clone is only fetched into and hard-reset later, never cloned afresh. A `workdir`
+        that exists, is not empty and holds no clone is refused rather than cleaned.
+        """
+        credentials.check()
+        if workdir is not None and (workdir / ".git").is_dir():
+            ws = cls(workdir, url, credentials, progress, owned=False, budget=budget)
+            marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
+            if marker != "true":  # someone's own checkout: never reset or clean it
+                raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
+                                 f"give an empty or a new directory")
+            log.info("reusing the clone in %s", workdir)
+            clear_stale_locks(workdir / ".git")
+            ws.git.run("remote", "set-url", "--", "origin", url)
+            return ws
+        if workdir is not None:
+            if workdir.exists() and any(workdir.iterdir()):
+                raise UsageError(f"--workdir {workdir}: not empty and not a clone made by gitops-bot; "
+                                 f"give an empty or a new directory")
+            workdir.mkdir(parents=True, exist_ok=True)
+            root, owned = workdir, False
+        else:
+            root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
+        ws = cls(root, url, credentials, progress, owned, budget)
+        try:
+            ws.git.run("init", "--quiet", "--", str(root))
+            # the clone's settings in one write, not one `git config` process each (docs/startup.md)
+            settings = (("remote.origin.url", url), ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
+                        ("remote.origin.promisor", "true"), ("remote.origin.partialclonefilter", "blob:none"),
+                        ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true"),
+                        ("maintenance.auto", "false"), ("gc.auto", "0"), (WORKDIR_MARKER, "true"))
+            with (root / ".git" / "config").open("a", encoding="utf-8") as config:
+                config.write(config_text(settings))
+        except BaseException:
+            if owned:
+                ws.close()
+            else:  # leave the new workdir as it was given: empty
+                shutil.rmtree(root / ".git", ignore_errors=True)
+            raise
+        return ws
+
+    def close(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- fetching --------------------------------------------------------------------------------
+    def _fetch(self, refspec: str, depth: int | None, *more: str) -> GitResult:
+        """Fetch `refspec` (and `more`) shallow and blob-less. A server without filter support sends
+        the blobs (git warns and goes on); one without shallow support (dumb HTTP) is fetched in full."""
+        args = ["fetch", "--progress" if self.git.progress else "--quiet", "--no-tags", "--filter=blob:none"]
+        result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "--", "origin", refspec, *more,
+                              network=True, check=False)
+        if result.returncode != 0 and depth and "does not support shallow" in result.stderr:
+            log.info("the server does not support shallow fetches; fetching the whole history")
+            result = self.git.run(*args, "--", "origin", refspec, *more, network=True, check=False)
+        return result
+
+    def fetch(self, branch: str, depth: int | None = 1) -> str:
+        """Fetch the tip of `branch` into refs/remotes/origin/BRANCH; return its commit."""
+        ref = f"refs/remotes/origin/{branch}"
+        result = self._fetch(f"+refs/heads/{branch}:{ref}", depth)
+        if result.returncode != 0:
+            if "couldn't find remote ref" in result.stderr:
+                raise GitError(f"branch {branch!r} does not exist in {self.git.credentials.redact(self.url)}")
+            raise GitError(self.git.failure(result))
+        return self.git.out("rev-parse", ref)
+
+    def fetch_default_and(self, branch: str | None) -> tuple[str | None, str | None]:
+        """One fetch of the remote's default branch (HEAD) and of `branch`: their commits, None for
+        one the remote does not have (a HEAD that names no branch, a missing branch)."""
+        specs = {"refs/remotes/origin/HEAD": "+HEAD:refs/remotes/origin/HEAD"}
+        if branch:
+            specs[f"refs/remotes/origin/{branch}"] = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
+        first, *rest = specs.values()
+        result = self._fetch(first, 1, *rest)
+        if result.returncode != 0 and "couldn't find remote ref" not in result.stderr:
+            raise GitError(self.git.failure(result))
+        found: list[str | None] = []
+        for ref, spec in specs.items():
+            if result.returncode != 0:  # one of them is missing: fetch each on its own
+                alone = self._fetch(spec, 1)
+                if alone.returncode != 0:
+                    if "couldn't find remote ref" not in alone.stderr:
+                        raise GitError(self.git.failure(alone))
+                    found.append(None)
+                    continue
+            found.append(self.git.out("rev-parse", ref))
+        return found[0], found[1] if branch else None
+
+    def remote_head(self, branch: str) -> str | None:
+        """The branch's commit on the remote, without fetching objects (None if it does not exist)."""
+        out = self.git.out("ls-remote", "--", "origin", f"refs/heads/{branch}", network=True)
+        return out.split()[0] if out else None
+
+    def checkout(self, commit: str, branch: str, paths: Iterable[str]) -> None:
+        """Make the work tree hold `commit` on local `branch`, with only `paths` (cone mode) present."""
+        cone = tuple(sorted(set(paths)))
+        if cone != self._cone:
+            self.git.run("sparse-checkout", "set", "--cone", "--", *cone)
+            self._cone = cone
+        self.git.run("checkout", "--quiet", "--force", "-B", branch, commit)
+        self.git.run("clean", "-fdq")
+
+    def head(self) -> str:
+        return self.git.out("rev-parse", "HEAD")
+
+    def deepen(self, branch: str, commits: int) -> None:
+        self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", f"--deepen={commits}",
+                     "--", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}", network=True)
+
+    def is_shallow(self) -> bool:
+        return self.git.out("rev-parse", "--is-shallow-repository") == "true"
+
+    # -- reading ---------------------------------------------------------------------------------
+    def read_files(self, commit: str, path: str,
+                   wanted_name: Callable[[str], bool] = is_manifest_file) -> list[RepoFile]:
+        """The files under `path` at `commit`, read from git objects (missing blobs fetched in one go).
+
+        Symbolic links are followed only to files inside `path`; others are never read.
+        """
+        listing = self.git.out("ls-tree", "-r", "-z", "--full-tree", commit, "--", path)
+        entries: dict[str, tuple[str, str]] = {}
+        for item in filter(None, listing.split("\0")):
+            meta, name = item.split("\t", 1)
+            mode, _type, sha = meta.split()
+            entries[name] = (mode, sha)
+        wanted: dict[str, str] = {}
+        for name, (mode, sha) in sorted(entries.items()):
+            if mode == "120000":
+                target = self._follow_link(name, sha, path, entries, wanted_name)
+                if target is None:
+                    continue
+                name, sha = target, entries[target][1]
+            elif mode not in ("100644", "100755") or not wanted_name(name):
+                continue
+            wanted[name] = sha
+        tree = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False).stdout.strip()
+        blobs = self.read_blobs(list(wanted.values()), tree or None)
+        return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
+
+    def paths(self, commit: str) -> list[str]:
+        """Every file path of the repository at `commit` (from its trees: no blob is fetched)."""
+        return list(filter(None, self.git.out("ls-tree", "-r", "-z", "--name-only", "--full-tree",
+                                              commit).split("\0")))
+
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        result = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False)
+        if result.returncode != 0:
+            return None
+        return self.read_blobs([result.stdout.strip()])[result.stdout.strip()]
+
+    def _follow_link(self, name: str, sha: str, path: str, entries: Mapping[str, tuple[str, str]],
+                     wanted_name: Callable[[str], bool]) -> str | None:
+        """The file a symbolic link inside `path` leads to, if it is to be read; else None, with a
+        warning that says why when the link could have been a manifest."""
+        text = self.read_blobs([sha])[sha].decode("utf-8", "replace")
+        resolved = os.path.normpath(str(PurePosixPath(name).parent / text))
+        is_folder = any(e.startswith(resolved + "/") for e in entries)
+        if not wanted_name(name) and not is_folder:
+            return None  # not a manifest by its name, nor a folder that may hold some
+        if text.startswith("/") or resolved == ".." or resolved.startswith("../"):
+            problem = f"symbolic link to {text} leaves the repository"
+        elif not (resolved == path or resolved.startswith(path.rstrip("/") + "/")):
+            problem = f"symbolic link to {text} points outside {path}"
+        elif is_folder:
+            problem = f"symbolic link to the folder {text}: links to folders are not followed"
+        elif resolved not in entries:
+            problem = f"dangling symbolic link: {text} does not exist"
+        elif entries[resolved][0] == "120000":
+            problem = f"symbolic link to another link ({text}): not followed"
+        else:
+            return resolved
+        log.warning("skipping %s: %s", name, problem)
+        return None
+
+    def read_blobs(self, shas: list[str], tree: str | None = None) -> dict[str, bytes]:
+        """The contents of blobs. Those of `tree` that the partial clone lacks are fetched in one
+        request first; any other missing blob is fetched by git on demand, one at a time."""
+        if not shas:
+            return {}
+        missing = sorted(self._missing_in(tree) & set(shas)) if tree else []
+        if missing:
+            self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
+                         "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+                         "--", "origin", *missing, network=True)
+        return self._cat(shas)
+
+    def read_blobs_batched(self, shas: list[str]) -> dict[str, bytes]:
+        """The contents of blobs that the partial clone may lack, fetched in one request (rather
+        than one promisor round-trip each) and read in one `cat-file --batch`."""
+        if not shas:
+            return {}
+        result = self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
+                              "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+                              "--stdin", "origin", stdin="\n".join(sorted(set(shas))) + "\n",
+                              network=True, check=False)
+        if result.returncode != 0:  # a server that refuses wants by id: git fetches each on demand
+            log.info("batched blob fetch refused (%s); reading blobs one by one", result.stderr.strip()[:200])
+        return self._cat(shas)
+
+    def _missing_in(self, tree: str) -> set[str]:
+        """Blobs under `tree` not in the clone; listed without fetching them (rev-list --missing)."""
+        out = self.git.out("rev-list", "--objects", "--missing=print", tree)
+        return {line[1:].split()[0] for line in out.splitlines() if line.startswith("?")}
+
+    def _cat(self, shas: list[str]) -> dict[str, bytes]:
+        data = self.git.run_bytes("cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
+        blobs: dict[str, bytes] = {}
+        pos = 0
+        while pos < len(data):
+            header_end = data.index(b"\n", pos)
+            sha, _type, size = data[pos:header_end].decode().split()
+            start = header_end + 1
+            blobs[sha] = data[start : start + int(size)]
+            pos = start + int(size) + 1
+        return blobs
+
+    # -- writing ---------------------------------------------------------------------------------
+    def write(self, files: Mapping[str, bytes]) -> None:
+        for rel, data in files.items():
+            target = (self.root / rel).resolve()
+            if not target.is_relative_to(self.root.resolve()):
+                raise GitError(f"refusing to write {rel}: it leaves the repository")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+    def commit(self, message: str, author: str, paths: Iterable[str]) -> str:
+        paths = list(paths)
+        if paths:  # else: commit what the index already holds
+            self.git.run("add", "--sparse", "--", *paths)
+        with self.signer() if self.signer else contextlib.nullcontext(NO_SIGNING) as sign:
+            self.git.run(*sign.args, "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
+                         stdin=message, extra_env={**identity(author), **sign.env})
+        return self.head()
+
+    def push(self, branch: str, *, lease: str | None = None, source: str = "HEAD") -> PushOutcome:
+        """Push HEAD (or `source`) to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
+        args = ["push", "--porcelain", "--", "origin", f"{source}:refs/heads/{branch}"]
+        if lease is not None:
+            args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
+        if self.git.progress:
+            args.insert(1, "--progress")
+        result = self.git.run(*args, network=True, check=False)
+        if result.returncode == 0:
+            return PushOutcome.PUSHED
+        text = f"{result.stdout}\n{result.stderr}"
+        flags = [ln.split("\t")[-1] for ln in result.stdout.splitlines() if ln.startswith("!\t")]
+        verdict = " ".join(flags) if flags else text  # our ref's status, when the server gave one
+        if _RACE.search(verdict) and not _REFUSED.search(verdict):
+            log.info("push to %s lost a race: %s", branch, _rejection(text))
+            return PushOutcome.RACE
+        if not flags:  # never reached the ref update: network, authentication, timeout
+            raise GitError(self.git.failure(result))
+        raise PushRejected(f"push to {branch!r} was refused: {_rejection(text)}")
+
+
+def identity(author: str) -> dict[str, str]:
+    """Author and committer environment for `Name <email>`."""
+    name, _, email = author.partition(" <")
+    email = email.rstrip(">")
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+def _rejection(text: str) -> str:
+    remote = [ln.removeprefix("remote:").strip() for ln in text.splitlines() if ln.startswith("remote:")]
+    remote = [ln for ln in remote if ln and not _PROGRESS.match(ln)]
+    flags = [ln.split("\t")[-1] for ln in text.splitlines() if ln.startswith("!\t")]
+    errors = [ln.strip() for ln in text.splitlines() if ln.startswith(("error:", "fatal:"))]
+    parts = remote + flags or errors[:1]
+    return "; ".join(parts) or "unknown reason"

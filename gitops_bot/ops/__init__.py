@@ -1,0 +1,1 @@
+"""One use-case function per command: bump, promote, status, history, rollback, revert, hold, canary, watch, validate, wait."""
