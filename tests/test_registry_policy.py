@@ -138,3 +138,24 @@ def test_bad_sections_are_refused_naming_the_key(text: str, message: str) -> Non
         Config.from_text(text, "cfg.yaml")
     assert message in str(caught.value)
     assert str(caught.value).startswith("cfg.yaml: ")
+
+
+@pytest.mark.parametrize(("pattern", "reason"), [
+    (r"^(a)\1$", "invalid escape sequence"),   # a backreference: Python's re accepts it, Go's regexp does not
+    (r"^main-(?=[0-9])", "invalid perl operator"),  # look-ahead, the same
+])
+def test_patterns_are_go_regexp_not_python_re(pattern: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        TagFilter(pattern).check("policies.a.filter-tags")
+    message = str(caught.value)
+    assert message.startswith("config key 'policies.a.filter-tags.pattern': invalid regular expression")
+    assert reason in message and "\n" not in message
+
+
+def test_a_backtracking_pattern_is_matched_in_linear_time() -> None:
+    # `(a+)+$` against a run of `a`s and one `b` takes about 2**n steps in a backtracking engine
+    # (minutes at n=30 with Python's re); RE2 answers in one pass. This is the shape of pattern a
+    # branch's ImagePolicy could carry to stall `reconcile`.
+    policy = Policy("a", "alphabetical", filter=TagFilter(r"(a+)+$"))
+    tags = ["a" * 30 + "b", "aaa"]
+    assert policy.latest(tags) == "aaa"

@@ -9,14 +9,20 @@
   that is not a number fails the policy, as in Flux;
 - tags matching the ImageRepository's `exclusionList` (default `^.*\\.sig$`, cosign signatures) are
   never candidates.
+
+Patterns run on RE2 (`google-re2`), the engine Go's `regexp` implements, so a pattern means what it
+means to Flux and no pattern can make matching slow: the time is linear in the tag's length, where
+Python's backtracking `re` can take exponential time on a pattern such as `(a+)+$`, and these
+patterns come from the environment's branch (docs/decisions/0008-re2-for-policy-patterns.md).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import semver
 
@@ -32,16 +38,33 @@ class PolicyFailed(Exception):
     """The tags exist but the policy cannot order them (Flux reports the same as a failed policy)."""
 
 
-def go_regexp(pattern: str, where: str) -> re.Pattern[str]:
-    """A Go RE2 pattern as Python reads it (`(?<name>…)` is `(?P<name>…)`)."""
-    text = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
+class Match(Protocol):
+    def group(self, name: int | str, /) -> str | None: ...
+
+
+class Regexp(Protocol):
+    groups: int
+    groupindex: Mapping[str, int]
+
+    def search(self, text: str) -> Match | None: ...
+
+
+def go_regexp(pattern: str, where: str) -> Regexp:
+    """A pattern compiled as Go's `regexp` (RE2) compiles it; invalid RE2 (backreferences,
+    look-around) is a ConfigError naming `where`, as Flux refuses it too."""
+    import re2  # loaded by the commands that order tags only
+
+    options = re2.Options()
+    options.log_errors = False  # the error is ours to report, in one line, not RE2's on stderr
     try:
-        return re.compile(text)
-    except re.error as err:
-        raise ConfigError(f"{where}: invalid regular expression {pattern!r}: {err}") from None
+        compiled: Any = re2.compile(pattern, options=options)
+    except re2.error as err:
+        reason = err.args[0].decode(errors="replace") if err.args and isinstance(err.args[0], bytes) else str(err)
+        raise ConfigError(f"{where}: invalid regular expression {pattern!r}: {reason}") from None
+    return compiled  # type: ignore[no-any-return]
 
 
-def expand(template: str, match: re.Match[str]) -> str:
+def expand(template: str, match: Match) -> str:
     """Go's `Regexp.ExpandString`: `$name`/`${name}`/`$1` become that group, `$$` a `$`."""
 
     def one(m: re.Match[str]) -> str:
@@ -63,7 +86,7 @@ class TagFilter:
     pattern: str
     extract: str = ""
 
-    def compiled(self) -> re.Pattern[str]:
+    def compiled(self) -> Regexp:
         return go_regexp(self.pattern, "filter-tags.pattern")
 
     def check(self, where: str) -> None:

@@ -182,3 +182,21 @@ def test_dry_run_image_selection_and_pin(registry: Registry, ns: str, run_bot: R
                              "--image", "nothing-like-it")
     assert code == 2 and "image 'nothing-like-it' has no policy" in err
     assert remote.refs() == before
+
+
+def test_a_tree_policy_pattern_go_would_refuse_skips_that_image(registry: Registry, ns: str, run_bot: RunBot,
+                                                              tmp_path: Path) -> None:
+    # The ImagePolicy comes from the environment's branch; a look-ahead is not Go regexp (RE2) syntax.
+    # Flux fails that one policy; reconcile skips its image and says why (docs/decisions), in one line.
+    objects = FLUX_OBJECTS.replace("'^(?P<day>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})$'", "'^(?=2024)(?P<day>.*)$'")
+    assert objects != FLUX_OBJECTS
+    remote = registry_remote(tmp_path, registry.host, ns,
+                             files={"worker.yaml": MARKED_WORKER, "image-automation.yaml": objects})
+    before = remote.refs()
+    code, result, err = _run(run_bot, tmp_path, registry, remote.url, str(write_config(tmp_path)),
+                             "reconcile", "--env", "staging")
+    assert (code, result["changed"], result["changes"]) == (0, False, []), err
+    [skip] = result["skipped"]  # type: ignore[misc]
+    assert "invalid regular expression '^(?=2024)(?P<day>.*)$': invalid perl operator: (?=" in skip["reason"]
+    assert "Traceback" not in err and "re2.cc" not in err and "absl" not in err
+    assert remote.refs() == before
