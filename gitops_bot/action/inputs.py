@@ -65,7 +65,7 @@ class _Reader:
     """The inputs of one run, remembering which ones the command read."""
 
     environ: Mapping[str, str]
-    command: str = ""
+    command: str
     used: set[str] = field(default_factory=set)
 
     def raw(self, name: str) -> str:
@@ -250,12 +250,11 @@ def default_reason(environ: Mapping[str, str]) -> str:
 
 def from_env(environ: Mapping[str, str]) -> ActionRequest:
     """The CLI run the inputs in `environ` ask for; InputError names the input at fault."""
-    reader = _Reader(environ)
-    command = reader.text("command") or "bump"
+    command = environ.get(env_name("command"), "").strip(_SPACE) or "bump"
     build = COMMANDS.get(command)
     if build is None:
         raise InputError(f"unknown command '{command}'; expected one of: {', '.join(COMMANDS)}")
-    reader.command = command
+    reader = _Reader(environ, command)
     globals_ = [*reader.option("gitops-repository", "--repo"), *reader.option("config", "--config")]
     if reader.flag("dry-run"):
         globals_.append("--dry-run")
