@@ -23,6 +23,11 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def annotation(kind: str, message: str, title: str = "gitops-bot") -> str:
+    """One workflow-command line (`::error title=gitops-bot::message`), its message escaped."""
+    return f"::{kind} title={_escape_property(title)}::{_escape_data(message)}"
+
+
 @dataclass
 class ActionsWriter:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))

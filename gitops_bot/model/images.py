@@ -78,6 +78,11 @@ class ImageString:
         return text
 
 
+def takes_default_tag(spec: str) -> bool:
+    """An `--image` spec with neither `=TAG` nor `@DIGEST` (a bare NAME) takes the default tag."""
+    return "=" not in spec and "@" not in spec
+
+
 @dataclass(frozen=True)
 class Wanted:
     """One `--image` request: which image, and the version it should end at."""
@@ -106,7 +111,7 @@ class Wanted:
             repo, _, tag_text = name.rpartition(":")
             raise UsageError(f"invalid --image {spec!r}: write NAME=TAG, here {repo}={tag_text}")
         tag: str | None = tag_part if sep else None
-        if tag is None and digest is None:
+        if takes_default_tag(spec):
             if default_tag is None:
                 raise UsageError(f"--image {name} has no tag: write {name}=TAG or give --tag")
             tag = default_tag

@@ -9,12 +9,12 @@ in one request, and each (file, blob) is parsed at most once per run. See docs/r
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from gitops_bot.config.settings import Environment
+from gitops_bot.model.commits import is_commit_sha
 from gitops_bot.model.errors import ManifestError, UsageError
 from gitops_bot.model.filenames import is_manifest_file
 from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
@@ -31,7 +31,6 @@ _PER_DEPLOY = 64  # first guess of the commits one deploy takes, capped at _FIRS
 _FIRST_GUESS = 256  # a deepening costs about the same up to a few hundred commits
 _BATCH = 32  # hand-made commits whose blobs are fetched together (doubling up to _MAX_BATCH)
 _MAX_BATCH = 512
-_SHA_RE = re.compile(r"[0-9a-fA-F]{4,40}")
 _NO_BLOB = "0" * 40
 
 
@@ -107,7 +106,7 @@ class History:
         git = self.session.ws.git
         pending = list(dict.fromkeys(revs))
         for rev in pending:
-            if not _SHA_RE.fullmatch(rev):
+            if not is_commit_sha(rev):
                 raise UsageError(f"{rev!r} is not a commit SHA (4 to 40 hex digits)")
         while True:
             found: dict[str, str] = {}

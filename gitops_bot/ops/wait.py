@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from gitops_bot.github.app_auth import SOURCE as APP_SOURCE
 from gitops_bot.github.statuses import StatusReader
 from gitops_bot.config.settings import Environment
+from gitops_bot.model.commits import SHORTEST_WAIT, is_commit_sha
 from gitops_bot.model.errors import UsageError
 from gitops_bot.config.github import wait_timeout
 from gitops_bot.delivery.session import EnvRequest, Session
@@ -18,7 +18,6 @@ from gitops_bot.github.wait import Clock, WaitOutcome, WaitRequest, wait_for
 log = logging.getLogger("gitops_bot.wait")
 APP_TOKEN_LIFETIME = 3600.0  # seconds an installation token is valid
 DEFAULT_CLOCK = Clock()  # tests replace it with one that does not sleep
-_SHA = re.compile(r"[0-9a-f]{7,40}")
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ def check_commit(commit: str | None) -> str | None:
     if commit is None:
         return None
     sha = commit.strip().lower()
-    if not _SHA.fullmatch(sha):
+    if not is_commit_sha(sha, SHORTEST_WAIT):
         raise UsageError(f"--commit {commit!r} is not a commit SHA (7 to 40 hex digits)")
     return sha
 
