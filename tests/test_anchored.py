@@ -1,5 +1,5 @@
 """An anchored scalar is edited when every alias of it is an image field of the same image; otherwise
-the run is refused naming the aliases (CONTRACT §4)."""
+the run is refused naming the aliases (docs/editing.md)."""
 
 from __future__ import annotations
 

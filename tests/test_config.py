@@ -1,4 +1,4 @@
-"""`.gitops-bot.yaml`: defaults, section-by-section replacement, strict validation (CONTRACT section 2)."""
+"""`.gitops-bot.yaml`: defaults, section-by-section replacement, strict validation (docs/configuration.md)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ REDIS_IMAGE = {"registry": "docker.io", "repository": "bitnami/redis", "tag": "7
 CHARTS = REPO / "helm-charts"
 KAI_CHART_IMAGE = "ghcr.io/kai-platform/kai-rag-server"
 
-# CONTRACT.md section 7.
+# The chart's canary block (docs/commands.md, canary).
 CANARY_BLOCK = {
     "enabled": False,
     "weight": 20,

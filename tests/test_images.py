@@ -1,4 +1,4 @@
-"""Image references: tag and digest validation, `--image` parsing, name matching (CONTRACT sections 3, 4)."""
+"""Tag/digest grammar, `--image` parsing, name matching (docs/image-references.md, docs/editing.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A kustomize `images:` entry without `newTag` (or `digest`) gets the key inserted in the entry's own
-indentation and style (CONTRACT §4)."""
+indentation and style (docs/editing.md)."""
 
 from __future__ import annotations
 

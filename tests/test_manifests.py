@@ -1,4 +1,4 @@
-"""Finding image references in manifests (CONTRACT section 3) and reporting bad YAML as file:line."""
+"""Finding image references in manifests (docs/image-references.md) and reporting bad YAML as file:line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Flux setter markers (CONTRACT §3 item 2): `:digest`, tagless whole references, NAMESPACE:POLICY."""
+"""Flux setter markers (docs/image-references.md): `:digest`, tagless whole references, NAMESPACE:POLICY."""
 
 from __future__ import annotations
 

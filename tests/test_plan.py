@@ -159,7 +159,7 @@ def test_digest_pinning() -> None:
     path = f"{STAGING}/releases/coordinator.yaml"
     pinned = f"kai-coordinator:1a2b3c4@{DIGEST}".encode()  # the digest pins, the tag stays for readers
     assert result.files[path] == original(path).replace(b"kai-coordinator:1a2b3c4", pinned)
-    # a values mapping without a digest key gets the digest inline in its tag (CONTRACT §4)
+    # a values mapping without a digest key gets the digest inline in its tag (docs/editing.md)
     path = f"{STAGING}/releases/api-server.yaml"
     inline = plan(f"kai-api-server@{DIGEST}")
     assert inline.files[path] == original(path).replace(b"tag: 1a2b3c4 ", f"tag: 1a2b3c4@{DIGEST} ".encode())

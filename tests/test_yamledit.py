@@ -1,4 +1,4 @@
-"""The byte-exact editor (CONTRACT section 4): fixtures, quoting rules, refusals, property tests."""
+"""The byte-exact editor (docs/editing.md): fixtures, quoting rules, refusals, property tests."""
 
 from __future__ import annotations
 
@@ -171,7 +171,7 @@ def test_render_round_trips_any_single_line_text(value: str, style: str | None) 
 # --- refusals and errors --------------------------------------------------------------------
 
 REFUSALS = {
-    # an anchored scalar whose alias is not an image field of the same image (CONTRACT §4)
+    # an anchored scalar whose alias is not an image field of the same image (docs/editing.md)
     "anchored.yaml": (9, "the anchored value &tag is also used by *tag (line 11), which is not an image field"),
     "alias.yaml": (8, "the anchored value &tag is also used by *tag (line 11), which is not an image field"),
     "tagged.yaml": (9, "anchored or tagged"),

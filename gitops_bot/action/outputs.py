@@ -1,4 +1,4 @@
-"""GitHub Actions integration: step outputs, the step summary, annotations and masking (CONTRACT §9).
+"""GitHub Actions integration: step outputs, the step summary, annotations and masking (docs/action.md).
 
 Everything the CLI tells the runner goes through `ActionsWriter`, so that multi-line values use a
 random delimiter and every text is redacted before it is written.

@@ -1,4 +1,4 @@
-"""Configuration: `.gitops-bot.yaml`, its built-in defaults and strict validation (CONTRACT §2)."""
+"""Configuration: `.gitops-bot.yaml`, its built-in defaults and strict validation (docs/configuration.md)."""
 
 from __future__ import annotations
 

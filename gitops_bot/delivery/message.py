@@ -1,4 +1,4 @@
-"""Deploy commit messages and their machine-readable trailers (CONTRACT §6)."""
+"""Deploy commit messages and their machine-readable trailers (docs/commands.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Delivering a wanted state: commit, then push with reconcile-on-race, or open/update a PR (CONTRACT §6).
+"""Delivering a wanted state: commit, then push with reconcile-on-race, or open/update a PR (docs/commands.md).
 
 A command hands over an `Applier`: a function that, on a checked-out base commit, applies the
 command's wanted state from scratch and commits it locally. When a push loses a race, the new head is

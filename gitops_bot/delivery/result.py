@@ -1,4 +1,4 @@
-"""Results of commands, as rendered in JSON (CONTRACT §8) and text."""
+"""Results of commands, as rendered in JSON (docs/output.md) and text."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ _SLUG = re.compile(r"[\w.-]+/[\w.-]+")
 
 @dataclass(frozen=True)
 class Options:
-    """The global command-line options (CONTRACT §5)."""
+    """The global command-line options (docs/commands.md)."""
 
     config: Path | None = None
     repo: str | None = None
@@ -101,7 +101,7 @@ def _refuse_gitops_section(text: str, where: str) -> None:
 
 
 class Session:
-    """Owns the clone for one command; resolves the configuration as CONTRACT §2 orders it."""
+    """Owns the clone for one command; resolves the configuration in the order docs/configuration.md gives."""
 
     def __init__(self, options: Options, credentials: Credentials | None = None):
         from gitops_bot.git.signing import signing

@@ -1,4 +1,4 @@
-"""A minimal clone of the GitOps repository: one branch, shallow, blob-less, sparse (CONTRACT §6)."""
+"""A minimal clone of the GitOps repository: one branch, shallow, blob-less, sparse (docs/commands.md)."""
 
 from __future__ import annotations
 

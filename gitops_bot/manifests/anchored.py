@@ -1,4 +1,4 @@
-"""Editing an anchored scalar (`tag: &tag 1.0` with `tag: *tag` elsewhere), CONTRACT §4.
+"""Editing an anchored scalar (`tag: &tag 1.0` with `tag: *tag` elsewhere), docs/editing.md.
 
 An anchored scalar is edited when every alias of it is an image field of the same image (then
 every place that repeats it moves together, as Helm sees it); otherwise the run is refused naming

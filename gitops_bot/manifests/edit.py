@@ -1,4 +1,4 @@
-"""The byte-exact editor: splice new scalar values into the original text (CONTRACT §4).
+"""The byte-exact editor: splice new scalar values into the original text (docs/editing.md).
 
 No load/dump round-trip: each edited scalar is located by its parse marks, only its characters are
 replaced, and the result is parsed again to prove that nothing but the intended values changed.

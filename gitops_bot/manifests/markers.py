@@ -1,5 +1,5 @@
 """Flux image-automation setter markers: `# {"$imagepolicy": "NAMESPACE:POLICY[:tag|:name|:digest]"}`
-after a scalar on its line (CONTRACT §3 item 2)."""
+after a scalar on its line (docs/image-references.md)."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def policy_images(manifests: Iterable[Manifest]) -> dict[tuple[str, str], str]:
 
 
 def link_policies(refs: list[ImageRef], images: dict[tuple[str, str], str]) -> list[ImageRef]:
-    """A marker whose policy the tree defines also names that policy's image (CONTRACT §3)."""
+    """A marker whose policy the tree defines also names that policy's image (docs/image-references.md)."""
     out = []
     for ref in refs:
         image = images.get((ref.policy_namespace or "", ref.policy or "")) if ref.policy else None

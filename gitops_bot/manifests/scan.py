@@ -1,4 +1,4 @@
-"""Finding the image references of an environment's manifests (CONTRACT §3).
+"""Finding the image references of an environment's manifests (docs/image-references.md).
 
 Pure functions over text: no git, no file writes. A `Site` is one scalar's span in the text; an
 `ImageRef` is one image reference made of one or two sites.

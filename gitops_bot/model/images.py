@@ -1,4 +1,4 @@
-"""Image references: parsing, validation of tags and digests, and name matching (CONTRACT §3, §4)."""
+"""Image references: parsing, tag/digest grammar, name matching (docs/image-references.md, docs/editing.md)."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ EXACT, SEGMENT = "exact", "segment"
 
 
 def match_kind(name: str, repository: str, aliases: Mapping[str, str]) -> str | None:
-    """How the image NAME given by a user designates this repository (CONTRACT §3), if it does.
+    """How the image NAME given by a user designates this repository (docs/image-references.md), if it does.
 
     EXACT: NAME (or the alias NAME maps to) is the repository with or without its registry host (a
     name with a host must name the same registry: `ghcr.io/x/y` is not `docker.io/x/y`). SEGMENT:

@@ -1,4 +1,4 @@
-"""Canary releases through the HelmRelease `canary:` values (CONTRACT §7)."""
+"""Canary releases through the HelmRelease `canary:` values (docs/commands.md)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def canary_blocks(manifest: Manifest) -> list[_Block]:
     values: tuple[str, ...] = () if manifest.values_for is not None else ("spec", "values")
     for ref in find_refs(manifest):
         site = ref.tag_site
-        # one block per HelmRelease: the chart's stable image is spec.values.image (CONTRACT §7)
+        # one block per HelmRelease: the chart's stable image is spec.values.image (docs/commands.md)
         if ref.form != "values" or site is None or site.path != (*values, "image", "tag") or (
                 values and ref.kind != "HelmRelease"):
             continue

@@ -1,4 +1,4 @@
-"""Deploy history of an environment: commits that changed an image reference (CONTRACT §5, §8).
+"""Deploy history of an environment: commits that changed an image reference (docs/commands.md, docs/output.md).
 
 Works from the shallow clone, deepened only as far as the answer needs (never a full clone).
 Trailers are read where present; a hand-made commit is diffed, file by file: one `git log --raw`

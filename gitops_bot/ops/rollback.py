@@ -1,4 +1,4 @@
-"""`rollback` and `revert`: undo deploys as new forward commits (CONTRACT §5, §6)."""
+"""`rollback` and `revert`: undo deploys as new forward commits (docs/commands.md)."""
 
 from __future__ import annotations
 

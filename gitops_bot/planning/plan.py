@@ -140,7 +140,7 @@ def make_plan(manifests: Sequence[Manifest], wanted: Sequence[Wanted], rules: Ru
 
 
 def select(name: str, refs: Sequence[ImageRef], aliases: Mapping[str, str]) -> list[ImageRef]:
-    """The references an image NAME designates (CONTRACT §3), or UsageError when it is ambiguous.
+    """The references an image NAME designates (docs/image-references.md), or UsageError when it is ambiguous.
 
     `NAMESPACE:POLICY` selects the setter markers of that policy; a bare POLICY naming policies of
     two namespaces is refused. Otherwise a full name or an alias selects exactly what it names; a
@@ -191,7 +191,7 @@ def _ref_edits(ref: ImageRef, wanted: Version, exact: bool = False) -> tuple[Ver
     where = f"{ref.file}:{ref.line}"
     if ref.form != "string" and ref.tag_site is not None and (
         ref.inline_digest or (ref.digest_site is None and ref.insert_at is None and wanted.digest is not None)
-    ):  # the digest is (or is to be) written inline: `tag: TAG@sha256:D` (CONTRACT §4)
+    ):  # the digest is (or is to be) written inline: `tag: TAG@sha256:D` (docs/editing.md)
         tag = wanted.tag if wanted.tag is not None else ref.version.tag
         if not tag:
             raise ManifestError(f"{where}: {ref.repository} has no tag to pin {wanted.digest} to")

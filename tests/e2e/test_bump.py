@@ -73,7 +73,7 @@ def test_tag_flag_digest_and_several_images(remote: Remote, run_bot: RunBot) -> 
     assert {c["to"] for c in json.loads(proc.stdout)["changes"]} == {"v2.1.0"}
     proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", f"redis@{digest}",
                    "--allow-missing")
-    # the redis values have no digest field: the digest is written inline in the tag (CONTRACT §4)
+    # the redis values have no digest field: the digest is written inline in the tag (docs/editing.md)
     assert proc.returncode == 0, proc.stderr
     redis = "flux/clusters/staging/releases/redis.yaml"
     assert f"tag: 7.2.4-debian-12-r9@{digest}\n".encode() in remote.show("staging", redis)

@@ -184,7 +184,7 @@ def test_revert_takes_commit_shas_only(remote: Remote, run_bot: RunBot) -> None:
 
 
 def test_an_overridden_merge_key_in_image_values_is_edited_in_place(tmp_path: Path, run_bot: RunBot) -> None:
-    """CONTRACT §4: a scalar that overrides a merge key is edited in place (the anchor's own tag too,
+    """docs/editing.md: a scalar that overrides a merge key is edited in place (the anchor's own tag too,
     since it is the same image)."""
     path = "flux/clusters/staging/releases/merged.yaml"
     doc = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: merged}\nspec:\n"

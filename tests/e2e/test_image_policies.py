@@ -1,4 +1,4 @@
-"""Flux ImagePolicy resolution (CONTRACT §3 item 2): a setter marker of a policy the tree defines
+"""Flux ImagePolicy resolution (docs/image-references.md): a setter marker of a policy the tree defines
 (ImagePolicy -> spec.imageRepositoryRef -> ImageRepository spec.image) is found by the image's
 repository, by NAMESPACE:POLICY, and `status` names the image, not the policy."""
 

@@ -1,4 +1,4 @@
-"""Helm values files (CONTRACT §2, §3 item 4): the Kai chart's files, explicit `values-files`, and
+"""Helm values files (docs/image-references.md): the Kai chart's files, explicit `values-files`, and
 configMapGenerator files named in `valuesFrom`; every command sees them, a shared file is refused."""
 
 from __future__ import annotations
