@@ -13,7 +13,7 @@
 Patterns run on RE2 (`google-re2`), the engine Go's `regexp` implements, so a pattern means what it
 means to Flux and no pattern can make matching slow: the time is linear in the tag's length, where
 Python's backtracking `re` can take exponential time on a pattern such as `(a+)+$`, and these
-patterns come from the environment's branch (docs/decisions/0008-re2-for-policy-patterns.md).
+patterns come from the environment's branch (docs/decisions/0007-re2-for-policy-patterns.md).
 """
 
 from __future__ import annotations
