@@ -18,7 +18,7 @@ from gitops_bot.github.client import GitHubRepo, already_exists, call
 from gitops_bot.model.images import short_name
 from gitops_bot.delivery.message import run_context, subject_for
 from gitops_bot.planning.plan import Change, environment_refs
-from gitops_bot.cli.render import markdown_table
+from gitops_bot.model.tables import markdown_table
 from gitops_bot.delivery.result import PullRequestInfo, WriteResult
 from gitops_bot.delivery.session import Session
 from gitops_bot.planning.states import diff_refs

@@ -22,7 +22,7 @@ from gitops_bot.model.timebudget import DEFAULT_TIMEOUT, TimeBudget
 
 if TYPE_CHECKING:  # the clone's modules load with the first Session, not with Options (docs/startup.md)
     from gitops_bot.manifests.scan import Manifest
-    from gitops_bot.git.workspace import RepoFile
+    from gitops_bot.model.tree import RepoFile
 
 log = logging.getLogger("gitops_bot")
 BOT_DIR = ".gitops-bot"

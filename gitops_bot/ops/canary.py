@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import yaml
 
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.push import Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.model.errors import ManifestError, UsageError
 from gitops_bot.model.images import Version, Wanted, matches
 from gitops_bot.manifests.scan import ImageRef, Manifest, Site, find_refs

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gitops_bot.delivery.push import Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.model.errors import UsageError
 from gitops_bot.planning.holds import HOLDS_FILE, Hold, parse_holds, render_holds
 from gitops_bot.model.images import matches

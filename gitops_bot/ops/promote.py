@@ -7,7 +7,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.push import Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.model.errors import UsageError
 from gitops_bot.planning.holds import read_holds
 from gitops_bot.model.images import Version, Wanted, display_name, select_repositories

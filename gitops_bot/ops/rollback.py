@@ -8,7 +8,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.push import Applied, Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import Applied, planned
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.model.errors import RevertConflict, UsageError
 from gitops_bot.ops.history import History
 from gitops_bot.planning.holds import HOLDS_FILE, Hold, render_holds

@@ -24,7 +24,7 @@ from gitops_bot.manifests.scan import Manifest, find_refs
 from gitops_bot.delivery.session import EnvRequest, Session
 from gitops_bot.planning.valuesenv import for_validation, values_files
 from gitops_bot.manifests.valuesfiles import ValuesUse, as_values
-from gitops_bot.git.workspace import RepoFile
+from gitops_bot.model.tree import RepoFile
 from gitops_bot.manifests.nodes import dig, get, scalar
 
 _FLUX_GROUPS = ("helm.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "kustomize.toolkit.fluxcd.io/",

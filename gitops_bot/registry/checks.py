@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from gitops_bot.delivery.push import Proposal
 from gitops_bot.model.errors import ImageNotFound, ManifestError, UsageError
 from gitops_bot.model.images import Version, Wanted, matches
 from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 from gitops_bot.planning.plan import Change, Plan
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.registry.auth import RegistryAuth
 from gitops_bot.registry.endpoint import Endpoint
 from gitops_bot.config.registry import RegistrySettings

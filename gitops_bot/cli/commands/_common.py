@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.app import options, run_credentials
+from gitops_bot.cli.options import options, run_credentials
 from gitops_bot.cli.commands.wait import progress, report_wait, wait_flags
 from gitops_bot.config.settings import PullRequestOverrides
 from gitops_bot.model.errors import GitopsBotError

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.app import global_options, options
+from gitops_bot.cli.options import global_options, options
 
 
 @click.command("environment")

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli.app import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials
 from gitops_bot.ops.history import History
 from gitops_bot.model.images import short_name
-from gitops_bot.cli.render import emit_json, table
+from gitops_bot.cli.render import emit_json
+from gitops_bot.model.tables import table
 from gitops_bot.delivery.session import EnvRequest, Session
 
 

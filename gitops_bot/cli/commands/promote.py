@@ -4,13 +4,14 @@ from typing import Any
 
 import click
 
-from gitops_bot.cli.app import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
 from gitops_bot.cli.commands.wait import wait_options
 from gitops_bot.model.images import short_name
 from gitops_bot.ops.promote import PromoteRequest, promote, status
-from gitops_bot.cli.render import emit_json, table
+from gitops_bot.cli.render import emit_json
+from gitops_bot.model.tables import table
 from gitops_bot.delivery.session import Session
 
 

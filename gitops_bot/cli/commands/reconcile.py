@@ -4,7 +4,7 @@ from typing import Any
 
 import click
 
-from gitops_bot.cli.app import global_options
+from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
 from gitops_bot.cli.commands.wait import wait_options

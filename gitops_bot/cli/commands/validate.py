@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli.app import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials
 from gitops_bot.model.errors import ManifestError
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Session

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.app import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials
 from gitops_bot.model.errors import HealthDegraded, UsageError, WaitTimeout
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Options, Session

@@ -7,7 +7,7 @@ import click
 
 from gitops_bot.action.outputs import ActionsWriter
 from gitops_bot.ops.canary import CanaryRequest, canary
-from gitops_bot.cli.app import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials
 from gitops_bot.model.errors import GitopsBotError, HealthDegraded, UsageError
 from gitops_bot.cli.render import emit_json
 from gitops_bot.ops.rollback import RollbackRequest, rollback
