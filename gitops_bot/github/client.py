@@ -105,10 +105,10 @@ def call(fn: Callable[[], T], what: str, slug: str) -> T:
     try:
         return fn()
     except (GithubException, OSError) as err:
-        raise explain(err, what, slug) from None
+        raise explain(err, what, slug) from err
     except Exception as err:  # requests' connection errors and the like
         if type(err).__module__.startswith(("requests", "urllib3")):
-            raise explain(err, what, slug) from None
+            raise explain(err, what, slug) from err
         raise
 
 
