@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,8 +17,23 @@ from gitops_bot.model.images import matches
 from gitops_bot.delivery.message import compose
 from gitops_bot.planning.plan import Plan, Skip, environment_refs
 from gitops_bot.delivery.result import WriteResult
-from gitops_bot.ops.rollback import actor
 from gitops_bot.delivery.session import EnvRequest, Session
+
+
+def actor() -> str:
+    """Who is acting, for holds: the GitHub actor in Actions, else the local user."""
+    return os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def held_files(session: Session, base: str, repos: Iterable[str], reason: str) -> dict[str, bytes]:
+    """The holds file at `base` with `repos` held for `reason` (rollback holds what it moved back)."""
+    old = session.ws.read_file(base, HOLDS_FILE)
+    by, when = actor(), _now()
+    return {HOLDS_FILE: render_holds(old, {r: Hold(reason, by, when) for r in repos}, set())}
 
 
 @dataclass(frozen=True)
@@ -50,7 +68,7 @@ def hold(session: Session, request: HoldRequest) -> WriteResult:
                                            f"(held: {', '.join(sorted(current)) or 'none'})"))
             repos += hits if request.reason is not None else held
         if request.reason is not None:
-            when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            when = _now()
             add = {r: Hold(request.reason, actor(), when) for r in repos if r not in current}
             new = render_holds(old, add, set()) if add else None
         else:

@@ -1,10 +1,8 @@
-"""`promote` (copy tags between environments) and `status` (image x environment board)."""
+"""`promote`: copy image tags from one environment to another."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from gitops_bot.config.settings import PullRequestOverrides
 from gitops_bot.delivery.dispatch import deliver
@@ -18,7 +16,6 @@ from gitops_bot.planning.plan import Rules, Skip, environment_refs, make_plan, n
 from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import EnvRequest, Session
-from gitops_bot.planning.states import versions
 from gitops_bot.planning.valuesenv import refuse_shared
 
 
@@ -81,35 +78,3 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
     with registry:
         return deliver(session, "promote", env, head, planned(session, checked(build, checks, registry)),
                        request.delivery, request.pr)
-
-
-@dataclass(frozen=True)
-class Board:
-    environments: dict[str, dict[str, str]]
-    where: dict[tuple[str, str], str]  # (env, repository) -> "HelmRelease name (file:line)"
-
-    @property
-    def drift(self) -> list[str]:
-        images: dict[str, set[str]] = {}
-        for tags in self.environments.values():
-            for repo, tag in tags.items():
-                images.setdefault(repo, set()).add(tag)
-        return sorted(repo for repo, tags in images.items() if len(tags) > 1)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"environments": self.environments, "drift": self.drift}
-
-
-def status(session: Session, names: Sequence[str]) -> Board:
-    if names:
-        session.environment(EnvRequest(names[0]))  # reads the repository's config from that branch
-    chosen = list(names) or list(session.load_config().environments)
-    envs: dict[str, dict[str, str]] = {}
-    where: dict[tuple[str, str], str] = {}
-    for name in chosen:
-        env, head = session.other_environment(name)
-        refs = environment_refs(session.manifests(env, head))
-        envs[name] = versions(refs)
-        for ref in refs:
-            where.setdefault((name, display_name(ref.repository)), f"{ref.kind}/{ref.name} ({ref.file}:{ref.line})")
-    return Board(envs, where)

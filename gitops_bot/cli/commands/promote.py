@@ -4,15 +4,11 @@ from typing import Any
 
 import click
 
-from gitops_bot.cli.options import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
 from gitops_bot.cli.commands.wait import wait_options
-from gitops_bot.model.images import short_name
-from gitops_bot.ops.promote import PromoteRequest, promote, status
-from gitops_bot.cli.render import emit_json
-from gitops_bot.model.tables import table
-from gitops_bot.delivery.session import Session
+from gitops_bot.ops.promote import PromoteRequest, promote
 
 
 @click.command("promote")
@@ -41,23 +37,3 @@ def promote_command(ctx: click.Context, /, source: str, target: str, images: tup
     request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr),
                              verify=verify_image, pin=pin_digest, allow_shared=allow_shared)
     run_write(ctx, lambda session: promote(session, request))
-
-
-@click.command("status")
-@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only these environments. Repeatable.")
-@global_options
-@click.pass_context
-def status_command(ctx: click.Context, /, envs: tuple[str, ...]) -> None:
-    """Image x environment table of current tags; images whose tags differ are marked as drift."""
-    opts = options(ctx)
-    with Session(opts, run_credentials(ctx)) as session:
-        board = status(session, envs)
-    if opts.output == "json":
-        emit_json(board.to_json())
-        return
-    names = list(board.environments)
-    images = sorted({repo for tags in board.environments.values() for repo in tags})
-    drift = set(board.drift)
-    rows = [[short_name(repo), *(board.environments[n].get(repo, "-") for n in names),
-             "drift" if repo in drift else "", repo] for repo in images]
-    click.echo(table(["image", *names, "", "repository"], rows))
