@@ -1,4 +1,5 @@
-"""The click group: command registration and the one place errors become exit codes."""
+"""The click group, command registration, and main(): where errors and results become exit codes
+(through gitops_bot.cli.exits)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import click
 from gitops_bot import __version__
 from gitops_bot.action.outputs import ActionsWriter
 from gitops_bot.github.credentials import Credentials
-from gitops_bot.model.errors import GitopsBotError, exit_code_for
+from gitops_bot.cli.exits import Rendered, exit_code
+from gitops_bot.model.errors import ExitCode, GitopsBotError
 from gitops_bot.cli.lazygroup import LazyGroup
 from gitops_bot.cli.options import global_options
 from gitops_bot.cli.nonempty import refuse_empty
@@ -99,23 +101,25 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"gitops-bot: {message}", err=True)
         actions.error(message)
         if as_json and not result_printed:  # scripts get one JSON document on stdout either way
-            click.echo(json.dumps({"error": message.removeprefix("error: "), "exit_code": code}))
-        sys.exit(code)
+            click.echo(json.dumps({"error": message.removeprefix("error: "), "exit_code": int(code)}))
+        sys.exit(int(code))
 
     try:
-        cli.main(args=argv, prog_name="gitops-bot", standalone_mode=False, obj=credentials)
-    except click.exceptions.Abort:
+        rv = cli.main(args=argv, prog_name="gitops-bot", standalone_mode=False, obj=credentials)
+    except click.exceptions.Abort as err:
         click.echo("gitops-bot: aborted", err=True)
-        sys.exit(1)
+        sys.exit(exit_code(err))
     except click.ClickException as err:  # usage errors: one line naming the option, then how to get help
         command = err.ctx.command_path if isinstance(err, click.UsageError) and err.ctx else "gitops-bot"
-        fail(f"error: {' '.join(err.format_message().split())} (see '{command} --help')", 2)
+        fail(f"error: {' '.join(err.format_message().split())} (see '{command} --help')", exit_code(err))
     except GitopsBotError as err:
-        fail(f"error: {credentials.redact(str(err))}", exit_code_for(err), result_printed=err.reported)
-    except KeyboardInterrupt:
+        fail(f"error: {credentials.redact(str(err))}", exit_code(err))
+    except KeyboardInterrupt as err:
         click.echo("gitops-bot: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(exit_code(err))
     except Exception as err:  # a bug: one line, no traceback unless -v
         if verbose:
             logging.getLogger("gitops_bot").exception("internal error")
-        fail(credentials.redact(f"internal error: {type(err).__name__}: {err}"), 1)
+        fail(credentials.redact(f"internal error: {type(err).__name__}: {err}"), exit_code(err))
+    if isinstance(rv, Rendered) and rv.code != ExitCode.OK:  # the result is printed; it carries its exit code
+        fail(f"error: {credentials.redact(rv.error)}", rv.code, result_printed=True)

@@ -11,6 +11,7 @@ import click
 from gitops_bot.action.outputs import ActionsWriter
 from gitops_bot.cli.options import options, run_credentials
 from gitops_bot.cli.commands.wait import progress, report_wait, wait_flags
+from gitops_bot.cli.exits import DONE, Rendered
 from gitops_bot.config.settings import PullRequestOverrides
 from gitops_bot.model.errors import GitopsBotError
 from gitops_bot.cli.render import write_result
@@ -55,8 +56,9 @@ def pr_overrides(labels: tuple[str, ...] = (), reviewers: tuple[str, ...] = (),
     return PullRequestOverrides(labels, reviewers, team_reviewers, draft, auto_merge)
 
 
-def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> None:
-    """Open a session, run a write command's core function, render its result."""
+def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> Rendered:
+    """Open a session, run a write command's core function, render its result (and the --wait outcome's
+    exit code)."""
     opts: Options = options(ctx)
     credentials = run_credentials(ctx)
     waiting, wait_timeout = wait_flags(ctx)  # --wait (docs/github.md)
@@ -82,4 +84,5 @@ def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> Non
     actions = ActionsWriter(redact=credentials.redact)
     write_result(result, opts, actions)
     if result.wait is not None:
-        report_wait(result.wait, result.environment, opts, actions)
+        return report_wait(result.wait, result.environment, opts, actions)
+    return DONE

@@ -4,6 +4,7 @@ from typing import Any
 
 import click
 
+from gitops_bot.cli.exits import Rendered
 from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
@@ -27,7 +28,7 @@ from gitops_bot.ops.promote import PromoteRequest, promote
 @click.pass_context
 def promote_command(ctx: click.Context, /, source: str, target: str, images: tuple[str, ...],
                     allow_downgrade: bool, force: bool, delivery: str | None, verify_image: bool | None,
-                    pin_digest: bool | None, allow_shared: bool, **pr: Any) -> None:
+                    pin_digest: bool | None, allow_shared: bool, **pr: Any) -> Rendered:
     """Copy image tags from one environment to another.
 
     \b
@@ -36,4 +37,4 @@ def promote_command(ctx: click.Context, /, source: str, target: str, images: tup
     """
     request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr),
                              verify=verify_image, pin=pin_digest, allow_shared=allow_shared)
-    run_write(ctx, lambda session: promote(session, request))
+    return run_write(ctx, lambda session: promote(session, request))

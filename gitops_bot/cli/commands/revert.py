@@ -6,6 +6,7 @@ import click
 
 from gitops_bot.cli.commands._common import delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands.wait import wait_options
+from gitops_bot.cli.exits import Rendered
 from gitops_bot.cli.options import global_options
 from gitops_bot.ops.revert import RevertRequest, revert
 
@@ -19,7 +20,7 @@ from gitops_bot.ops.revert import RevertRequest, revert
 @global_options
 @click.pass_context
 def revert_command(ctx: click.Context, /, commits: tuple[str, ...], env: str, delivery: str | None,
-                   **pr: Any) -> None:
+                   **pr: Any) -> Rendered:
     """Revert commits on the environment's branch, newest first (merges against their first parent).
 
     \b
@@ -27,4 +28,4 @@ def revert_command(ctx: click.Context, /, commits: tuple[str, ...], env: str, de
       gitops-bot revert 3f2c1ab --env staging
     """
     request = RevertRequest(env, commits, delivery, pr_overrides(**pr))
-    run_write(ctx, lambda session: revert(session, request))
+    return run_write(ctx, lambda session: revert(session, request))
