@@ -24,20 +24,17 @@ LAYERS = ("model", "config", "manifests", "planning", "github", "git", "registry
 
 # Modules that may read os.environ / os.getenv. Everything else gets what it needs passed down.
 ENVIRON = {
-    "gitops_bot.cli.app": "the edge: the run context and the credentials are built here, once",
+    "gitops_bot.cli.app": "the edge: main() reads the credentials and the run context once (cli.options.Run)",
+    "gitops_bot.cli.options": "the edge: Run.from_env for a command run without main() (click's test runner)",
     "gitops_bot.git.runner": "git's own environment for the child process (owned by the git layer)",
     "gitops_bot.git.workspace": "the clone's git environment (owned by the git layer)",
     "gitops_bot.git.signing": "the signing key's environment for git (owned by the git layer)",
-    "gitops_bot.github.credentials": "TODO(run context): Credentials.from_env defaults to os.environ",
-    "gitops_bot.delivery.message": "TODO(run context): Gitops-Bot-Run trailers",
-    "gitops_bot.delivery.api_commit": "TODO(run context): GITHUB_GRAPHQL_URL",
-    "gitops_bot.delivery.session": "TODO(run context): GITHUB_SERVER_URL",
-    "gitops_bot.github.client": "TODO(run context): GITHUB_API_URL",
-    "gitops_bot.action.outputs": "TODO(run context): GITHUB_OUTPUT, GITHUB_STEP_SUMMARY",
-    "gitops_bot.ops.hold": "TODO(run context): GITHUB_ACTOR",
-    "gitops_bot.registry.client": "TODO(run context): REQUESTS_CA_BUNDLE / SSL_CERT_FILE",
-    "gitops_bot.registry.auth": "TODO(run context): DOCKER_CONFIG",
-    "gitops_bot.registry.checks": "TODO(run context): DOCKER_CONFIG",
+    "gitops_bot.github.credentials": "git_env: the environment git's child process inherits (GIT_CONFIG_COUNT)",
+    # Registry credentials: Docker's config (DOCKER_CONFIG, HOME) and the CA bundle requests honours,
+    # read where the registry client is made (lazily: most commands never ask a registry).
+    "gitops_bot.registry.client": "REQUESTS_CA_BUNDLE / SSL_CERT_FILE for the registry's TLS",
+    "gitops_bot.registry.auth": "RegistryAuth.from_env default: DOCKER_CONFIG, HOME",
+    "gitops_bot.registry.checks": "Registry.from_env default: the registry's credentials",
 }
 
 RULES = Rules(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -15,11 +16,10 @@ import click
 
 from gitops_bot import __version__
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.github.credentials import Credentials
 from gitops_bot.cli.exits import Rendered, exit_code
 from gitops_bot.model.errors import ExitCode, GitopsBotError
 from gitops_bot.cli.lazygroup import LazyGroup
-from gitops_bot.cli.options import global_options
+from gitops_bot.cli.options import Run, global_options
 from gitops_bot.cli.nonempty import refuse_empty
 from gitops_bot.model.untrusted import line
 
@@ -86,8 +86,9 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _terminate)
     _register(load_all=False)
-    credentials = Credentials.from_env()
-    actions = ActionsWriter(redact=credentials.redact)
+    run = Run.from_env(os.environ)  # the one read of the process environment (credentials, run context)
+    credentials = run.credentials
+    actions = ActionsWriter(run.context, credentials.redact)
     actions.mask(credentials.maskable)
     if credentials.app is not None:
         credentials.app.announce = actions.mask  # a minted App token is masked the moment it exists
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(code))
 
     try:
-        rv = cli.main(args=argv, prog_name="gitops-bot", standalone_mode=False, obj=credentials)
+        rv = cli.main(args=argv, prog_name="gitops-bot", standalone_mode=False, obj=run)
     except click.exceptions.Abort as err:
         click.echo("gitops-bot: aborted", err=True)
         sys.exit(exit_code(err))

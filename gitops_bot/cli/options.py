@@ -6,7 +6,9 @@ import each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -14,6 +16,7 @@ import click
 from click.core import ParameterSource
 
 from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.context import RunContext
 
 if TYPE_CHECKING:  # imported when a command asks for its options (docs/startup.md)
     from gitops_bot.delivery.session import Options
@@ -86,11 +89,32 @@ def _add_global_options(func: F, skip: tuple[str, ...]) -> F:
     return func
 
 
+@dataclass(frozen=True)
+class Run:
+    """What a run reads of the process environment, read once: credentials and the run context."""
+
+    credentials: Credentials
+    context: RunContext
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Run:
+        return cls(Credentials.from_env(environ), RunContext.from_env(environ))
+
+
+def run_of(ctx: click.Context) -> Run:
+    """The run main() read (a command invoked without main(), as by click's test runner, reads its own)."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Run) else Run.from_env(os.environ)
+
+
 def run_credentials(ctx: click.Context) -> Credentials:
     """The run's one Credentials (main() made it), so that a GitHub App token is minted, masked and
     redacted once per run."""
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, Credentials) else Credentials.from_env()
+    return run_of(ctx).credentials
+
+
+def run_context(ctx: click.Context) -> RunContext:
+    return run_of(ctx).context
 
 
 def options(ctx: click.Context) -> Options:

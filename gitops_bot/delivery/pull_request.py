@@ -12,8 +12,9 @@ from gitops_bot.config.settings import Environment, PullRequestOptions
 from gitops_bot.delivery.push import Applier, apply_on, backoff, result_for
 from gitops_bot.model.errors import GitError, GitHubError, UsageError
 from gitops_bot.github.pulls import Pull, PullRequests
+from gitops_bot.model.context import RunContext
 from gitops_bot.model.images import short_name
-from gitops_bot.delivery.message import run_context, subject_for
+from gitops_bot.delivery.message import run_trailers, subject_for
 from gitops_bot.planning.plan import Change, environment_refs
 from gitops_bot.model.tables import markdown_table
 from gitops_bot.delivery.result import PullRequestInfo, WriteResult
@@ -42,7 +43,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
                          f"{session.config.repository!r} is a local path (give the path as "
                          f"--remote-url and the slug as --repo)")
     gh = PullRequests.connect(session.config.repository, session.credentials.token,
-                              timeout=session.budget.cap(30))
+                              timeout=session.budget.cap(30), api=session.context.api_url)
     ws = session.ws
     for attempt in range(session.options.retries + 1):
         pull = gh.open_pull(head_branch, env.branch)
@@ -98,7 +99,7 @@ def _open_or_update(session: Session, gh: PullRequests, env: Environment, base: 
     subjects = session.ws.git.out("log", "--format=%s", f"{fork}..{head}").splitlines()
     # image moves name the PR; a PR of only canary switches or holds is named by its latest commit
     title = subject_for("deploy", env.name, changes) if changes or not subjects else subjects[0]
-    body = pr_body(env, changes, subjects)
+    body = pr_body(env, changes, subjects, session.context)
     operation = "updated"
     if pull is None:
         pull, created = gh.create(env.branch, pr_branch(env), title, body, options.draft)
@@ -142,14 +143,14 @@ def _decorate(gh: PullRequests, pull: Pull, options: PullRequestOptions,
     return tuple(warnings)
 
 
-def pr_body(env: Environment, changes: list[Change], subjects: list[str]) -> str:
+def pr_body(env: Environment, changes: list[Change], subjects: list[str], context: RunContext | None = None) -> str:
     rows = [[md(short_name(c.image)), code(c.old or "-"), code(c.new), code(f"{c.file}:{c.line}")]
             for c in changes]
     lines = [f"Deploys to **{env.name}** (branch {code(env.branch)}, path {code(env.path)}) once merged.", ""]
     if rows:
         lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
     lines += ["Commits:", *(f"- {md(s)}" for s in reversed(subjects)), ""]
-    for key, value in run_context():
+    for key, value in run_trailers(context):
         lines.append(f"- {key.removeprefix('Gitops-Bot-')}: {value}")
     lines.append("")
     lines.append("_Opened by gitops-bot. Later deploys to this environment update this pull request._")

@@ -35,8 +35,8 @@ class PullRequests:
     _objects: dict[int, PullRequest] = field(default_factory=dict, repr=False)  # PRs already read, by number
 
     @classmethod
-    def connect(cls, slug: str, token: str | None, timeout: float = 30.0) -> PullRequests:
-        return cls(GitHubRepo.connect(slug, token, timeout=timeout))
+    def connect(cls, slug: str, token: str | None, timeout: float = 30.0, api: str | None = None) -> PullRequests:
+        return cls(GitHubRepo.connect(slug, token, timeout=timeout, api=api))
 
     @property
     def slug(self) -> str:

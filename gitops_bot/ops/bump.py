@@ -89,7 +89,7 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
         subject = subject_for("deploy", env.name, plan.changes)
         if request.message:
             subject = render_template(request.message, env.name, subject)
-        return Proposal(plan, compose(subject, env.name, plan.changes))
+        return Proposal(plan, compose(subject, env.name, plan.changes, context=session.context))
 
     with registry:
         return deliver(session, "bump", env, commit, planned(session, checked(build, checks, registry)),

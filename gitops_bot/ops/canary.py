@@ -171,7 +171,7 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
                  for c in plan.changes]
         # Only promote moves a stable tag: start and abort switch traffic, they are not deploys.
         message = compose(subject, env.name, plan.changes, extra, body,
-                          deploy=request.action == "promote")
+                          deploy=request.action == "promote", context=session.context)
         return Proposal(plan, message)
 
     with registry:

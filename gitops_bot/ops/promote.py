@@ -73,7 +73,7 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
         subject = subject_for(f"promote({source.name}->{env.name})", env.name, plan.changes)
         subject = subject.replace(f"({env.name}):", ":", 1)
         extra = [(PROMOTED_TRAILER, f"{source.name}@{source_head}")]
-        return Proposal(plan, compose(subject, env.name, plan.changes, extra))
+        return Proposal(plan, compose(subject, env.name, plan.changes, extra, context=session.context))
 
     with registry:
         return deliver(session, "promote", env, head, planned(session, checked(build, checks, registry)),

@@ -169,7 +169,7 @@ def reconcile(session: Session, request: ReconcileRequest) -> WriteResult:
         plan = replace(plan, skipped=tuple(skipped) + plan.skipped)
         body = ["Newest tags the image policies allow.", ""]
         return Proposal(plan, compose(subject_for("deploy", env.name, plan.changes), env.name, plan.changes,
-                                      body_lines=body))
+                                      body_lines=body, context=session.context))
 
     with registry:
         return deliver(session, "reconcile", env, head,

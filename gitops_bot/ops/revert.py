@@ -58,7 +58,8 @@ def revert(session: Session, request: RevertRequest) -> WriteResult:
             changes = diff_refs(before, environment_refs(session.manifests(env, temp)))
             original = git.out("log", "-1", "--format=%s", sha)
             message = compose(f"revert({env.name}): {original}", env.name, changes,
-                              [(REVERTS_TRAILER, sha)], [f"This reverts commit {sha}.", ""])
+                              [(REVERTS_TRAILER, sha)], [f"This reverts commit {sha}.", ""],
+                              context=session.context)
             made = session.ws.commit(message, session.config.author, ())
             all_changes.extend(changes)
         return Applied(made, tuple(all_changes))

@@ -72,7 +72,8 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         subject = subject_for("rollback", env.name, plan.changes)
         extra = [(ROLLBACK_TRAILER, target)]
         return Proposal(plan, compose(subject, env.name, plan.changes, extra,
-                                      [f"Restores the image references of {target}.", ""]))
+                                      [f"Restores the image references of {target}.", ""],
+                                      context=session.context))
 
     with registry:
         return deliver(session, "rollback", env, head, planned(session, checked(build, checks, registry)),

@@ -39,7 +39,8 @@ def check_commit(commit: str | None) -> str | None:
 
 def reader_for(session: Session) -> StatusReader:
     """The status reader, made before anything is written: a missing token or slug is refused first."""
-    return StatusReader(session.config.repository, session.credentials.token, session.budget.cap(30))
+    return StatusReader(session.config.repository, session.credentials.token, session.budget.cap(30),
+                        api=session.context.api_url)
 
 
 def wait_on(session: Session, env: Environment, commit: str | None, timeout: float | None,

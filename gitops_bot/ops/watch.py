@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from gitops_bot.delivery.session import EnvRequest, Options, Session
 from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.context import RunContext
 from gitops_bot.model.errors import ExitCode, GitopsBotError, UsageError
 from gitops_bot.ops.canary import CanaryRequest, canary
 from gitops_bot.ops.rollback import RollbackRequest, rollback
@@ -165,7 +166,7 @@ def _ungrouped(title: str) -> AbstractContextManager[object]:
     return contextlib.nullcontext()
 
 
-def gate(opts: Options, credentials: Credentials, request: GateRequest,
+def gate(opts: Options, credentials: Credentials, context: RunContext, request: GateRequest,
          grouped: Callable[[str], AbstractContextManager[object]] = _ungrouped) -> GateResult:
     """Health-gate a rollout: watch, then run the --on-failure / --on-success action (docs/watch.md).
 
@@ -180,7 +181,7 @@ def gate(opts: Options, credentials: Credentials, request: GateRequest,
         session = None
         if actions_needed or opts.config is None:
             # fail fast: config, environment and credentials before the watch window
-            session = stack.enter_context(Session(opts, credentials))
+            session = stack.enter_context(Session(opts, credentials, context))
             target, _ = session.environment(EnvRequest(env))
             if (actions_needed and target.delivery == "pull-request" and not session.credentials.token
                     and not opts.dry_run):

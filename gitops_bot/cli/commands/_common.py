@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.options import options, run_credentials
+from gitops_bot.cli.options import options, run_credentials, run_context
 from gitops_bot.cli.commands.wait import progress, report_wait, wait_flags
 from gitops_bot.cli.exits import DONE, Rendered
 from gitops_bot.config.settings import PullRequestOverrides
@@ -62,7 +62,7 @@ def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> Ren
     opts: Options = options(ctx)
     credentials = run_credentials(ctx)
     waiting, wait_timeout = wait_flags(ctx)  # --wait (docs/github.md)
-    with Session(opts, credentials) as session:
+    with Session(opts, credentials, run_context(ctx)) as session:
         reader = None
         if waiting:
             session.push_only = "--wait"
@@ -76,12 +76,12 @@ def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> Ren
                 if not result.commit:
                     raise
                 # the push is done: say so, and leave commit-sha for the workflow's later steps
-                ActionsWriter(redact=credentials.redact).set_outputs({
+                ActionsWriter(run_context(ctx), credentials.redact).set_outputs({
                     "environment": result.environment, "changed": "true", "commit-sha": result.commit})
                 raise type(err)(f"pushed {result.commit} to {result.branch}, but waiting for Flux failed: "
                                 f"{err}") from None
             result = replace(result, wait=outcome)
-    actions = ActionsWriter(redact=credentials.redact)
+    actions = ActionsWriter(run_context(ctx), credentials.redact)
     write_result(result, opts, actions)
     if result.wait is not None:
         return report_wait(result.wait, result.environment, opts, actions)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli.options import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials, run_context
 from gitops_bot.ops.history import History
 from gitops_bot.model.images import short_name
 from gitops_bot.cli.render import emit_json
@@ -28,7 +28,7 @@ def history_command(ctx: click.Context, env: str, limit: int) -> None:
       gitops-bot history --env production --limit 5
     """
     opts = options(ctx)
-    with Session(opts, run_credentials(ctx)) as session:
+    with Session(opts, run_credentials(ctx), run_context(ctx)) as session:
         environment, head = session.environment(EnvRequest(env))
         deploys = History(session, environment, head).deploys(limit)
     if opts.output == "json":

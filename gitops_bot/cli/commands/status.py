@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli.options import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials, run_context
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Session
 from gitops_bot.model.images import short_name
@@ -17,7 +17,7 @@ from gitops_bot.ops.status import status
 def status_command(ctx: click.Context, /, envs: tuple[str, ...]) -> None:
     """Image x environment table of current tags; images whose tags differ are marked as drift."""
     opts = options(ctx)
-    with Session(opts, run_credentials(ctx)) as session:
+    with Session(opts, run_credentials(ctx), run_context(ctx)) as session:
         board = status(session, envs)
     if opts.output == "json":
         emit_json(board.to_json())

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from gitops_bot.cli.exits import Rendered
-from gitops_bot.cli.options import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials, run_context
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Session
 from gitops_bot.model.untrusted import line
@@ -24,7 +24,7 @@ def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> Rendered:
     have to be valid YAML; `${VAR}` substitutions are left to Flux.
     """
     opts = options(ctx)
-    with Session(opts, run_credentials(ctx)) as session:
+    with Session(opts, run_credentials(ctx), run_context(ctx)) as session:
         result = validate(session, envs)
     if opts.output == "json":
         emit_json(result.to_json())

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.options import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials, run_context
 from gitops_bot.cli.exits import Rendered
 from gitops_bot.model.errors import UsageError
 from gitops_bot.cli.render import emit_json
@@ -100,10 +100,10 @@ def wait_command_cli(ctx: click.Context, /, env: str, commit: str | None, timeou
     """
     opts = options(ctx)
     credentials = run_credentials(ctx)
-    actions = ActionsWriter(redact=credentials.redact)
+    actions = ActionsWriter(run_context(ctx), credentials.redact)
     if commit is not None and not commit.strip():
         raise UsageError("--commit needs a commit SHA")
-    with Session(opts, credentials) as session:
+    with Session(opts, credentials, run_context(ctx)) as session:
         outcome = wait_command(session, WaitCommand(env, commit, timeout), progress)
         branch = session.config.environment(env).branch
     actions.set_outputs({"environment": env, "commit-sha": outcome.commit})

@@ -4,7 +4,7 @@ import click
 
 from gitops_bot.action.outputs import ActionsWriter
 from gitops_bot.cli.exits import Rendered
-from gitops_bot.cli.options import global_options, options, run_credentials
+from gitops_bot.cli.options import global_options, options, run_credentials, run_context
 from gitops_bot.cli.render import emit_json
 from gitops_bot.ops.watch import GateRequest, WatchRequest, gate, summarize
 
@@ -40,9 +40,9 @@ def watch_command(ctx: click.Context, env: str, checks: tuple[str, ...], rounds:
     """
     opts = options(ctx)
     credentials = run_credentials(ctx)
-    actions = ActionsWriter(redact=credentials.redact)
+    actions = ActionsWriter(run_context(ctx), credentials.redact)
     request = GateRequest(WatchRequest(env, checks, rounds, interval, threshold), on_failure, on_success)
-    result = gate(opts, credentials, request, actions.group)
+    result = gate(opts, credentials, run_context(ctx), request, actions.group)
     health = result.health
     actions.set_outputs({"environment": env, "health-status": health.status})
     actions.summary(f"### gitops-bot watch: {env}\n\n{summarize(health, checks)}\n")
