@@ -30,11 +30,6 @@ ENVIRON = {
     "gitops_bot.git.workspace": "the clone's git environment (owned by the git layer)",
     "gitops_bot.git.signing": "the signing key's environment for git (owned by the git layer)",
     "gitops_bot.github.credentials": "git_env: the environment git's child process inherits (GIT_CONFIG_COUNT)",
-    # Registry credentials: Docker's config (DOCKER_CONFIG, HOME) and the CA bundle requests honours,
-    # read where the registry client is made (lazily: most commands never ask a registry).
-    "gitops_bot.registry.client": "REQUESTS_CA_BUNDLE / SSL_CERT_FILE for the registry's TLS",
-    "gitops_bot.registry.auth": "RegistryAuth.from_env default: DOCKER_CONFIG, HOME",
-    "gitops_bot.registry.checks": "Registry.from_env default: the registry's credentials",
 }
 
 RULES = Rules(

@@ -30,6 +30,9 @@ class RunContext:
     actor: str | None = None  # GITHUB_ACTOR
     output: str | None = None  # GITHUB_OUTPUT: the step outputs file
     step_summary: str | None = None  # GITHUB_STEP_SUMMARY
+    docker_config: str | None = None  # DOCKER_CONFIG: registry logins and credential helpers
+    home: str | None = None  # HOME: ~/.docker/config.json when DOCKER_CONFIG is unset
+    ca_bundle: str | None = None  # REQUESTS_CA_BUNDLE, else SSL_CERT_FILE: the registries' TLS roots
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> RunContext:
@@ -44,9 +47,18 @@ class RunContext:
             actor=_value(environ, "GITHUB_ACTOR"),
             output=_value(environ, "GITHUB_OUTPUT"),
             step_summary=_value(environ, "GITHUB_STEP_SUMMARY"),
+            docker_config=_value(environ, "DOCKER_CONFIG"),
+            home=_value(environ, "HOME"),
+            ca_bundle=environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE"),
         )
 
     @property
     def server(self) -> str:
         """The GitHub server's URL (github.com unless GITHUB_SERVER_URL names another)."""
         return self.server_url or DEFAULT_SERVER
+
+    def registry_environ(self) -> dict[str, str]:
+        """What gitops_bot.registry reads to log in to registries, as the variables it names them by."""
+        given = {"DOCKER_CONFIG": self.docker_config, "HOME": self.home, "GITHUB_ACTOR": self.actor,
+                 "GITHUB_SERVER_URL": self.server_url, "REQUESTS_CA_BUNDLE": self.ca_bundle}
+        return {name: value for name, value in given.items() if value is not None}

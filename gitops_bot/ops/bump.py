@@ -72,7 +72,7 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
     env, commit = session.environment(request.target)
     wanted = wanted_images(request.images, request.tag, dict(session.config.images))
     checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
 
     def build(base: str) -> Proposal:
         rules = Rules(

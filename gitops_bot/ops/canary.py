@@ -155,7 +155,7 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
     start = request.action == "start"
     checks = ImageChecks.of(session.config.registry, request.verify if start else False,
                             request.pin if start else False)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
 
     def build(base: str) -> Proposal:
         manifests = session.manifests(env, base)

@@ -60,7 +60,7 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
     if not wanted and not ambiguous:
         raise UsageError(f"no image of {source.name} is present in {env.name}")
     checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
 
     def build(base: str) -> Proposal:
         rules = Rules(aliases={}, policy=session.config.policy, allow_downgrade=request.allow_downgrade,

@@ -137,7 +137,7 @@ def choose(target: Target, registry: Registry, holds: Mapping[str, str], force: 
 def reconcile(session: Session, request: ReconcileRequest) -> WriteResult:
     env, head = session.environment(EnvRequest(request.env))
     checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
     aliases = session.config.images
     labels: dict[str, str] = {}  # change.image -> policy name, for the JSON result
 

@@ -55,7 +55,7 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         target = oldest.parents[0]
 
     checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
 
     def build(base: str) -> Proposal:
         manifests = session.manifests(env, base)
