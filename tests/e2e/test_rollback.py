@@ -197,7 +197,8 @@ def test_holds_name_the_github_actor_of_the_run(remote: Remote, run_bot: RunBot)
     proc = run_bot("--repo", remote.url, "hold", "--env", "staging", "--image", "kai-coordinator",
                    "--reason", "freeze", env={"GITHUB_ACTOR": "octo-holder"})
     assert proc.returncode == 0, proc.stderr
-    assert run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8").returncode == 0
+    bumped = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8")
+    assert bumped.returncode == 0, bumped.stderr
     proc = run_bot("--repo", remote.url, "rollback", "--env", "staging", "--steps", "1",
                    env={"GITHUB_ACTOR": "octo-roller"})
     assert proc.returncode == 0, proc.stderr
