@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gitops_bot.action.outputs import ActionsWriter
 from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.context import RunContext
 
 SECRET = "ghs_secretvalue123"
 
@@ -17,7 +18,7 @@ def writer(tmp_path: Path, active: bool = True) -> tuple[ActionsWriter, io.Strin
     env = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
     if active:
         env["GITHUB_ACTIONS"] = "true"
-    return ActionsWriter(env, Credentials(SECRET).redact, stream), stream
+    return ActionsWriter(RunContext.from_env(env), Credentials(SECRET).redact, stream), stream
 
 
 def test_multiline_output_uses_a_random_delimiter(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from click.testing import CliRunner
 
-from gitops_bot.cli.app import global_options, options
+from gitops_bot.cli.options import global_options, options
 
 
 def test_a_command_may_keep_its_own_timeout() -> None:

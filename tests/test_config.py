@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from gitops_bot.config.settings import DEFAULT_AUTHOR, Config, Environment
-from gitops_bot.model.errors import ConfigError, UsageError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import ConfigError, UsageError
 
 TREE_CONFIG = Path(__file__).resolve().parents[1] / "fixtures" / "trees" / "mixed" / ".gitops-bot.yaml"
 
@@ -22,7 +23,7 @@ DEFAULT_ENVIRONMENTS = {
 def refused(text: str) -> ConfigError:
     with pytest.raises(ConfigError) as err:
         Config.from_text(text, ".gitops-bot.yaml")
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
     return err.value
 
 
@@ -137,7 +138,7 @@ def test_a_config_that_is_not_a_mapping_is_refused() -> None:
 def test_a_missing_config_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config") as err:
         Config.from_file(tmp_path / "nope.yaml")
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 def test_config_file_is_read_from_disk(tmp_path: Path) -> None:

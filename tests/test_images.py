@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from gitops_bot.model.errors import UsageError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import UsageError
 from gitops_bot.model.images import (
     TAG_RE,
     ImageString,
@@ -48,7 +49,7 @@ def test_valid_tags_are_accepted(tag: str) -> None:
 def test_invalid_tags_are_refused_with_exit_2(tag: str) -> None:
     with pytest.raises(UsageError, match="invalid tag") as err:
         validate_tag(tag)
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 def test_valid_digest_is_accepted() -> None:
@@ -63,7 +64,7 @@ def test_valid_digest_is_accepted() -> None:
 def test_invalid_digests_are_refused_with_exit_2(digest: str) -> None:
     with pytest.raises(UsageError, match="invalid digest") as err:
         validate_digest(digest)
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 @PROPERTY
@@ -121,7 +122,7 @@ def test_wanted_parse(spec: str, default: str | None, expected: Wanted) -> None:
 def test_wanted_parse_refuses_bad_input_with_exit_2(spec: str, default: str | None, message: str) -> None:
     with pytest.raises(UsageError, match=message) as err:
         Wanted.parse(spec, default)
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 # --- whole references ---------------------------------------------------------------------

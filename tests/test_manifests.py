@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.model.errors import ManifestError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import ManifestError
 from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 
 ROOT = Path(__file__).resolve().parents[1] / "fixtures"
@@ -223,7 +224,7 @@ def test_malformed_yaml_reports_file_and_line(name: str) -> None:
     with pytest.raises(ManifestError) as err:
         Manifest.parse(path, (EDITOR / "malformed" / name).read_bytes())
     assert str(err.value).startswith(f"{path}:{MALFORMED[name]}: ")
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 def test_malformed_fixtures_are_all_listed() -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gitops_bot.cli.render import markdown_table
+from gitops_bot.model.tables import markdown_table
 from gitops_bot.model.untrusted import code, md
 
 # GitHub's table rows split at a `|` that no backslash escapes; `\\` is an escaped backslash.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gitops_bot.model.errors import UsageError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import UsageError
 from gitops_bot.model.images import Wanted
 from gitops_bot.manifests.scan import Manifest, find_refs
 from gitops_bot.planning.plan import Plan, Rules, make_plan, make_restore_plan
@@ -83,7 +84,7 @@ def test_a_bare_policy_of_two_namespaces_is_refused_listing_them() -> None:
         plan(two_namespaces(), "app=1.1")
     assert str(err.value) == ("image 'app' is ambiguous: policies team-a:app, team-b:app have that name; "
                               "give NAMESPACE:POLICY")
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 @pytest.mark.parametrize("spec", ["team-a:app=1.0", "team-a:app@" + NEW, "flux-system:api"])

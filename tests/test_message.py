@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gitops_bot.delivery.message import compose, image_moves, subject_for, trailer, trailers
+from gitops_bot.model.context import RunContext
 from gitops_bot.planning.plan import Change
 
 API = "ghcr.io/kai-platform/kai-api-server"
@@ -14,11 +15,9 @@ def change(image: str = API, old: str = "1a2b3c4", new: str = "5d6e7f8", line: i
     return Change(FILE, line, "HelmRelease", "api-server", image, old, new)
 
 
-def test_message_is_exactly_the_contracts_shape(monkeypatch) -> None:
-    for var in ("GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_RUN_ID", "GITHUB_SERVER_URL"):
-        monkeypatch.delenv(var, raising=False)
+def test_message_is_exactly_the_contracts_shape() -> None:
     changes = [change()]
-    text = compose(subject_for("deploy", "staging", changes), "staging", changes)
+    text = compose(subject_for("deploy", "staging", changes), "staging", changes, context=RunContext())
     assert text == (
         "deploy(staging): kai-api-server 5d6e7f8\n\n"
         f"- kai-api-server: 1a2b3c4 -> 5d6e7f8 ({FILE}:23)\n\n"
@@ -27,12 +26,10 @@ def test_message_is_exactly_the_contracts_shape(monkeypatch) -> None:
     )
 
 
-def test_source_and_run_trailers_when_known(monkeypatch) -> None:
-    monkeypatch.setenv("GITHUB_REPOSITORY", "kai-platform/kai")
-    monkeypatch.setenv("GITHUB_SHA", "abc123")
-    monkeypatch.setenv("GITHUB_RUN_ID", "77")
-    monkeypatch.setenv("GITHUB_SERVER_URL", "https://ghe.example.com/")
-    text = compose("s", "staging", [change()])
+def test_source_and_run_trailers_when_known() -> None:
+    run = RunContext.from_env({"GITHUB_REPOSITORY": "kai-platform/kai", "GITHUB_SHA": "abc123",
+                               "GITHUB_RUN_ID": "77", "GITHUB_SERVER_URL": "https://ghe.example.com/"})
+    text = compose("s", "staging", [change()], context=run)
     assert trailer(text, "Gitops-Bot-Source") == "kai-platform/kai@abc123"
     assert trailer(text, "Gitops-Bot-Run") == "https://ghe.example.com/kai-platform/kai/actions/runs/77"
 

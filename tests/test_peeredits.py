@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops_bot.model.errors import ManifestError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import ManifestError
 from gitops_bot.model.images import Wanted
 from gitops_bot.manifests.scan import Manifest
 from gitops_bot.planning.plan import Plan, Rules, make_plan
@@ -70,7 +71,7 @@ def test_a_tag_merged_into_a_mapping_of_another_image_is_refused() -> None:
         plan("f.yaml", text, ["ghcr.io/k/api=new1"])
     assert str(err.value).startswith("f.yaml:7: the scalar at line 6 is also the tag of ghcr.io/k/worker "
                                      "(merged with <<)")
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 def test_an_alias_of_the_tag_outside_image_fields_is_refused_naming_it() -> None:

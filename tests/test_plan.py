@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from gitops_bot.config.settings import Config
-from gitops_bot.model.errors import PolicyError, UsageError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import PolicyError, UsageError
 from gitops_bot.model.images import Wanted
 from gitops_bot.manifests.scan import Manifest
 from gitops_bot.planning.plan import Change, Plan, Rules, Skip, make_plan
@@ -86,7 +87,7 @@ def test_third_party_redis_is_bumped_only_by_its_own_name() -> None:
 def test_a_name_on_another_registry_matches_nothing() -> None:
     with pytest.raises(UsageError, match=r"'ghcr\.io/bitnami/redis' matches no image reference") as err:
         plan("ghcr.io/bitnami/redis=7.2.5")
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 def test_aliases_from_the_tree_config() -> None:
@@ -113,7 +114,7 @@ def test_already_at_the_wanted_tag_changes_nothing() -> None:
 def test_an_unknown_image_is_refused_unless_allowed() -> None:
     with pytest.raises(UsageError, match="'kai-nope' matches no image reference") as err:
         plan("kai-nope=1.0", "kai-api-server=5d6e7f8")
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
     result = plan("kai-nope=1.0", "kai-api-server=5d6e7f8", allow_missing=True)
     assert result.skipped == (Skip("kai-nope", "no matching image reference in the environment"),)
     assert [c.image for c in result.changes] == [API]
@@ -147,7 +148,7 @@ def test_semver_policy_refuses_downgrades_and_non_semver_tags() -> None:
     assert [c.new for c in bump("v1.5.0").changes] == ["v1.5.0"]
     with pytest.raises(PolicyError, match="downgrade") as err:
         bump("v1.4.1")
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
     assert [c.new for c in bump("v1.4.1", allow_downgrade=True).changes] == ["v1.4.1"]
     with pytest.raises(PolicyError, match="not a semantic version"):
         bump("1a2b3c4")

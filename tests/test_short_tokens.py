@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from gitops_bot.github.credentials import MIN_TOKEN_LENGTH, Credentials
-from gitops_bot.model.errors import UsageError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import UsageError
 from tests.conftest import RunBot, refused
 from tests.support.gitrepo import Remote
 
@@ -31,7 +32,7 @@ def test_a_token_long_enough_to_be_a_secret_is_redacted() -> None:
 def test_a_short_token_is_refused(token: str) -> None:
     with pytest.raises(UsageError, match=r"in GITHUB_TOKEN is \d+ character\(s\) long, too short") as err:
         Credentials(token, "GITHUB_TOKEN").check()
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
     assert len(token) < 3 or token not in str(err.value)
 
 

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitops_bot.model.errors import UsageError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import UsageError
 from gitops_bot.model.template import render_message
 
 VALUES = {"env": "staging", "subject": "deploy(staging): kai-api-server 5d6e7f8"}
@@ -23,7 +24,7 @@ def test_fields_and_literal_braces() -> None:
 def test_anything_but_the_two_fields_is_refused(template: str) -> None:
     with pytest.raises(UsageError, match="--message template") as err:
         render_message(template, VALUES)
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
     assert "\n" not in str(err.value)
 
 

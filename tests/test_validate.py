@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gitops_bot.ops.validate import check_files
-from gitops_bot.git.workspace import RepoFile
+from gitops_bot.model.tree import RepoFile
 
 HR = """apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,7 +220,7 @@ def test_config_variables_of_the_user_are_kept(tmp_path: Path, monkeypatch: pyte
                                  "ssh://git@github.com/kai-platform/kai-gitops.git"])
 def test_ssh_remotes_get_no_token(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
-    env = Workspace.open(url, Credentials.from_env(), workdir=tmp_path / "w", progress=False).git.env()
+    env = Workspace.open(url, Credentials.from_env(os.environ), workdir=tmp_path / "w", progress=False).git.env()
     assert TOKEN not in "".join(f"{k}={v}" for k, v in env.items())
     assert "GIT_CONFIG_COUNT" not in env
     assert "GIT_ASKPASS" not in env

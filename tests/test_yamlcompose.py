@@ -9,7 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitops_bot.model.errors import ManifestError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import ManifestError
 from gitops_bot.manifests.scan import Manifest, find_refs
 from gitops_bot.manifests.compose import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, _compose_events
 from gitops_bot.manifests.nodes import check_syntax, dig
@@ -45,7 +46,7 @@ def refused(text: str | bytes, filename: str = "f.yaml") -> str:
     data = text.encode() if isinstance(text, str) else text
     with pytest.raises(ManifestError) as err:
         Manifest.parse(filename, data)
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
     return str(err.value)
 
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from ruamel.yaml import YAML
 
-from gitops_bot.model.errors import ManifestError, exit_code_for
+from gitops_bot.cli.exits import exit_code
+from gitops_bot.model.errors import ManifestError
 from gitops_bot.model.images import TAG_RE, Wanted
 from gitops_bot.manifests.scan import Manifest, Site, find_refs
 from gitops_bot.planning.plan import Plan, Rules, make_plan
@@ -189,7 +190,7 @@ def test_anchored_tagged_block_and_multi_line_scalars_are_refused(name: str) -> 
         plan_for(path, (EDITOR / path).read_bytes(), "kai-api-server=5d6e7f8")
     assert str(err.value).startswith(f"{path}:{line}: ")
     assert reason in str(err.value)
-    assert exit_code_for(err.value) == 2
+    assert exit_code(err.value) == 2
 
 
 def test_refusal_fixtures_are_all_listed() -> None:

@@ -7,12 +7,13 @@ random delimiter and every text is redacted before it is written.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
+
+from gitops_bot.model.context import RunContext
 
 
 def _escape_data(text: str) -> str:
@@ -30,13 +31,13 @@ def annotation(kind: str, message: str, title: str = "gitops-bot") -> str:
 
 @dataclass
 class ActionsWriter:
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    context: RunContext = field(default_factory=RunContext)  # the default: not in Actions, no files
     redact: Callable[[str], str] = lambda s: s
     stream: TextIO | None = None
 
     @property
     def active(self) -> bool:
-        return self.environ.get("GITHUB_ACTIONS") == "true"
+        return self.context.actions
 
     def _out(self) -> TextIO:
         # stderr: the runner reads workflow commands there too, and stdout stays one JSON document
@@ -68,7 +69,7 @@ class ActionsWriter:
             print("::endgroup::", file=self._out(), flush=True)
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
-        path = self.environ.get("GITHUB_OUTPUT")
+        path = self.context.output
         if not path:
             return
         with open(path, "a", encoding="utf-8") as fh:
@@ -81,7 +82,7 @@ class ActionsWriter:
                     fh.write(f"{key}={value}\n")
 
     def summary(self, markdown: str) -> None:
-        path = self.environ.get("GITHUB_STEP_SUMMARY")
+        path = self.context.step_summary
         if path:
             with open(path, "a", encoding="utf-8") as fh:
                 fh.write(self.redact(markdown).rstrip("\n") + "\n")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import re
 from typing import Any
 
+from gitops_bot.model.context import RunContext
 from gitops_bot.model.errors import GitError, GitHubError, UsageError
 from gitops_bot.delivery.session import Session
 from gitops_bot.git.workspace import PushOutcome, Workspace
@@ -30,16 +30,16 @@ _STALE = re.compile(r"expectedHeadOid|Expected branch to point to|but it did not
 TIMEOUT = 30.0
 
 
-def graphql_url() -> str:
+def graphql_url(context: RunContext) -> str:
     """GITHUB_GRAPHQL_URL, else the API URL's GraphQL endpoint (https://HOST/api/v3 -> https://HOST/api/graphql)."""
     from gitops_bot.github.client import api_url  # PyGithub, imported only for commit.sign: github
 
-    explicit = os.environ.get("GITHUB_GRAPHQL_URL", "").strip()
+    explicit = (context.graphql_url or "").strip()
     if explicit:  # checked like GITHUB_API_URL: an http(s) URL, else exit 2
         from gitops_bot.github.client import checked_url
 
         return checked_url(explicit, "GITHUB_GRAPHQL_URL")
-    return api_url().removesuffix("/v3") + "/graphql"
+    return api_url(context.api_url).removesuffix("/v3") + "/graphql"
 
 
 def publish(session: Session, branch: str, start: str, head: str, *, lease: str | None = None) -> str | None:
@@ -64,7 +64,7 @@ def publish(session: Session, branch: str, start: str, head: str, *, lease: str 
         return None
     expected = start
     for commit in ws.git.out("rev-list", "--reverse", f"{start}..{head}").split():
-        created = _create(ws, token, slug, branch, expected, commit)
+        created = _create(ws, token, slug, branch, expected, commit, session.context)
         if created is None:
             return None
         log.info("GitHub created %s on %s (for local %s)", created[:12], branch, commit[:12])
@@ -103,7 +103,8 @@ def _message(ws: Workspace, commit: str) -> tuple[str, str]:
     return headline, body.lstrip("\n").rstrip("\n")
 
 
-def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, commit: str) -> str | None:
+def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, commit: str,
+            context: RunContext) -> str | None:
     headline, body = _message(ws, commit)
     variables: dict[str, Any] = {"input": {
         "branch": {"repositoryNameWithOwner": slug, "branchName": branch},
@@ -115,7 +116,7 @@ def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, co
     import requests  # only commit.sign: github needs it
 
     try:
-        reply = requests.post(graphql_url(), json={"query": MUTATION, "variables": variables},
+        reply = requests.post(graphql_url(context), json={"query": MUTATION, "variables": variables},
                               timeout=ws.git.budget.cap(TIMEOUT) if ws.git.budget else TIMEOUT,
                               headers={"Authorization": f"bearer {token}", "User-Agent": "gitops-bot",
                                        "Accept": "application/json"})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gitops_bot.model.context import DEFAULT_SERVER, RunContext
 from gitops_bot.model.images import display_name, short_name
 from gitops_bot.planning.plan import Change
 from gitops_bot.model.untrusted import line, token, untoken
@@ -34,14 +34,16 @@ class ImageMove:
     new: str
 
 
-def run_context(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """Source and Run trailers from the GitHub Actions environment, when known."""
-    env = os.environ if environ is None else environ
+def run_trailers(context: RunContext | None) -> list[tuple[str, str]]:
+    """Source and Run trailers from the GitHub Actions run, when known."""
     out: list[tuple[str, str]] = []
-    repo, sha = env.get("GITHUB_REPOSITORY"), env.get("GITHUB_SHA")
+    if context is None:
+        return out
+    repo, sha = context.repository, context.sha
     if repo and sha:
         out.append((SOURCE_TRAILER, f"{repo}@{sha}"))
-    server, run_id = env.get("GITHUB_SERVER_URL", "https://github.com"), env.get("GITHUB_RUN_ID")
+    server = context.server_url if context.server_url is not None else DEFAULT_SERVER
+    run_id = context.run_id
     if repo and run_id:
         out.append((RUN_TRAILER, f"{server.rstrip('/')}/{repo}/actions/runs/{run_id}"))
     return out
@@ -92,9 +94,11 @@ def compose(
     extra: Sequence[tuple[str, str]] = (),
     body_lines: Sequence[str] = (),
     deploy: bool = True,
+    context: RunContext | None = None,
 ) -> str:
     """Subject, body (one line per change), trailers. `deploy=False`: the changes are not image
-    deploys (a canary being switched), so no Gitops-Bot-Image trailers are written for them."""
+    deploys (a canary being switched), so no Gitops-Bot-Image trailers are written for them.
+    `context`: the run, for the Source and Run trailers (None: no run known, none written)."""
     lines = [line(subject), ""]
     lines += [line(text) for text in body_lines]
     lines += [line(f"- {short_name(c.image)}: {c.old or '-'} -> {c.new or '-'} ({c.file}:{c.line})")
@@ -105,7 +109,7 @@ def compose(
     if deploy:
         trailers += [(IMAGE_TRAILER, image_trailer(m)) for m in moves(changes)]
     trailers += list(extra)
-    trailers += run_context()
+    trailers += run_trailers(context)
     lines += ["", *(f"{k}: {line(v)}" for k, v in trailers)]
     return "\n".join(lines) + "\n"
 

@@ -7,18 +7,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from github import GithubException
-from github.PullRequest import PullRequest
-
 from gitops_bot.delivery.api_commit import publish
 from gitops_bot.config.settings import Environment, PullRequestOptions
 from gitops_bot.delivery.push import Applier, apply_on, backoff, result_for
 from gitops_bot.model.errors import GitError, GitHubError, UsageError
-from gitops_bot.github.client import GitHubRepo, already_exists, call
+from gitops_bot.github.pulls import Pull, PullRequests
+from gitops_bot.model.context import RunContext
 from gitops_bot.model.images import short_name
-from gitops_bot.delivery.message import run_context, subject_for
+from gitops_bot.delivery.message import run_trailers, subject_for
 from gitops_bot.planning.plan import Change, environment_refs
-from gitops_bot.cli.render import markdown_table
+from gitops_bot.model.tables import markdown_table
 from gitops_bot.delivery.result import PullRequestInfo, WriteResult
 from gitops_bot.delivery.session import Session
 from gitops_bot.planning.states import diff_refs
@@ -44,8 +42,8 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
         raise UsageError(f"pull-request delivery needs the GitHub repository as OWNER/NAME (--repo); "
                          f"{session.config.repository!r} is a local path (give the path as "
                          f"--remote-url and the slug as --repo)")
-    gh = GitHubRepo.connect(session.config.repository, session.credentials.token,
-                            timeout=session.budget.cap(30))
+    gh = PullRequests.connect(session.config.repository, session.credentials.token,
+                              timeout=session.budget.cap(30), api=session.context.api_url)
     ws = session.ws
     for attempt in range(session.options.retries + 1):
         pull = gh.open_pull(head_branch, env.branch)
@@ -73,7 +71,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
     raise GitError(f"push to {head_branch!r} kept losing races; nothing was written (raise --retries)")
 
 
-def _builds_on(gh: GitHubRepo, env: Environment, pull: PullRequest | None, head: str | None) -> bool:
+def _builds_on(gh: PullRequests, env: Environment, pull: Pull | None, head: str | None) -> bool:
     """Plan on top of the bot's branch (keeping its unmerged changes) or start again from base?
 
     On top of it while its PR is open, and also when no PR has that head yet: another run pushed
@@ -85,42 +83,29 @@ def _builds_on(gh: GitHubRepo, env: Environment, pull: PullRequest | None, head:
     if pull is not None:
         return True
     finished = gh.pulls(pr_branch(env), env.branch, "closed")
-    return not any(p.head.sha == head for p in finished)
+    return not any(p.head_sha == head for p in finished)
 
 
-def _info(pull: PullRequest, operation: str, head_sha: str | None = None,
+def _info(pull: Pull, operation: str, head_sha: str | None = None,
           warnings: tuple[str, ...] = ()) -> PullRequestInfo:
-    return PullRequestInfo(pull.number, pull.html_url, operation, head_sha or pull.head.sha, warnings)
+    return PullRequestInfo(pull.number, pull.url, operation, head_sha or pull.head_sha, warnings)
 
 
-def _open_or_update(session: Session, gh: GitHubRepo, env: Environment, base: str, head: str,
-                    pull: PullRequest | None, options: PullRequestOptions) -> PullRequestInfo:
+def _open_or_update(session: Session, gh: PullRequests, env: Environment, base: str, head: str,
+                    pull: Pull | None, options: PullRequestOptions) -> PullRequestInfo:
     fork = session.ws.git.run("merge-base", base, head, check=False).stdout.strip() or base
     changes = diff_refs(environment_refs(session.manifests(env, fork)),
                         environment_refs(session.manifests(env, head)))
     subjects = session.ws.git.out("log", "--format=%s", f"{fork}..{head}").splitlines()
     # image moves name the PR; a PR of only canary switches or holds is named by its latest commit
     title = subject_for("deploy", env.name, changes) if changes or not subjects else subjects[0]
-    body = pr_body(env, changes, subjects)
-    slug = gh.slug
+    body = pr_body(env, changes, subjects, session.context)
     operation = "updated"
     if pull is None:
-        try:
-            pull = call(lambda: gh.repo.create_pull(
-                base=env.branch, head=pr_branch(env), title=title, body=body, draft=options.draft,
-                maintainer_can_modify=False,
-            ), f"open a pull request against {env.branch}", slug)
-            operation = "created"
-        except Exception as err:  # a retried POST may answer "already exists"
-            cause = err.__cause__ or err.__context__
-            if not isinstance(cause, GithubException) or not already_exists(cause):
-                raise
-            pull = gh.open_pull(pr_branch(env), env.branch)
-            if pull is None:
-                raise
+        pull, created = gh.create(env.branch, pr_branch(env), title, body, options.draft)
+        operation = "created" if created else operation  # else it existed already: updated below
     if operation == "updated":
-        current = pull
-        call(lambda: current.edit(title=title, body=body), f"update pull request #{pull.number}", slug)
+        gh.edit(pull, title, body)
     warnings = _decorate(gh, pull, options, operation)
     return _info(pull, operation, head, warnings)
 
@@ -135,42 +120,37 @@ _NEEDS = {
 }
 
 
-def _decorate(gh: GitHubRepo, pull: PullRequest, options: PullRequestOptions,
+def _decorate(gh: PullRequests, pull: Pull, options: PullRequestOptions,
               operation: str) -> tuple[str, ...]:
     """Labels, reviewers, auto-merge. The PR exists already, so a failure here is a warning (the
     PR is still reported, exit 0), never an error that would hide it (docs/pull-requests.md)."""
-    slug = gh.slug
-    steps: list[tuple[str, str, Callable[[], object]]] = []
+    steps: list[tuple[str, Callable[[], None]]] = []
     if options.labels:
-        steps.append(("labels", f"label pull request #{pull.number}",
-                      lambda: pull.add_to_labels(*options.labels)))
+        steps.append(("labels", lambda: gh.add_labels(pull, options.labels)))
     if operation == "created" and (options.reviewers or options.team_reviewers):
-        steps.append(("reviewers", f"request reviews on pull request #{pull.number}",
-                      lambda: pull.create_review_request(reviewers=list(options.reviewers),
-                                                         team_reviewers=list(options.team_reviewers))))
+        steps.append(("reviewers", lambda: gh.request_reviews(pull, options.reviewers, options.team_reviewers)))
     if options.auto_merge:
         method = options.auto_merge.upper()
-        steps.append(("auto-merge", f"enable auto-merge on pull request #{pull.number}",
-                      lambda: pull.enable_automerge(merge_method=method)))
+        steps.append(("auto-merge", lambda: gh.enable_automerge(pull, method)))
     warnings = []
-    for kind, what, step in steps:
+    for kind, step in steps:
         try:
-            call(step, what, slug)
+            step()
         except GitHubError as err:
-            text = f"pull request #{pull.number} {operation} ({pull.html_url}), but: {err}; {_NEEDS[kind]}"
+            text = f"pull request #{pull.number} {operation} ({pull.url}), but: {err}; {_NEEDS[kind]}"
             log.warning("%s", text)
             warnings.append(text)
     return tuple(warnings)
 
 
-def pr_body(env: Environment, changes: list[Change], subjects: list[str]) -> str:
+def pr_body(env: Environment, changes: list[Change], subjects: list[str], context: RunContext | None = None) -> str:
     rows = [[md(short_name(c.image)), code(c.old or "-"), code(c.new), code(f"{c.file}:{c.line}")]
             for c in changes]
     lines = [f"Deploys to **{env.name}** (branch {code(env.branch)}, path {code(env.path)}) once merged.", ""]
     if rows:
         lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
     lines += ["Commits:", *(f"- {md(s)}" for s in reversed(subjects)), ""]
-    for key, value in run_context():
+    for key, value in run_trailers(context):
         lines.append(f"- {key.removeprefix('Gitops-Bot-')}: {value}")
     lines.append("")
     lines.append("_Opened by gitops-bot. Later deploys to this environment update this pull request._")

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from gitops_bot.delivery.api_commit import publish
-from gitops_bot.config.settings import Environment, PullRequestOverrides
-from gitops_bot.model.errors import GitError, UsageError
-from gitops_bot.planning.plan import Change, Plan, Skip
+from gitops_bot.config.settings import Environment
+from gitops_bot.model.errors import GitError
+from gitops_bot.planning.plan import Change, Skip
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.delivery.result import PullRequestInfo, WriteResult
 from gitops_bot.delivery.session import Session
 
@@ -38,14 +39,6 @@ class Applied:
 
 
 Applier = Callable[[str], Applied]
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A planned edit on top of a commit, and its commit message."""
-
-    plan: Plan
-    message: str
 
 
 def planned(session: Session, build: Callable[[str], Proposal]) -> Applier:
@@ -74,20 +67,6 @@ def backoff(attempt: int, rng: random.Random | None = None, *, slot: float = BAC
     return (rng or random).uniform(0, min(BACKOFF_CAP, max(BACKOFF_BASE, slot) * BACKOFF_GROWTH**attempt))
 
 
-def deliver(session: Session, command: str, env: Environment, commit: str, apply: Applier,
-            delivery: str | None = None, pr: PullRequestOverrides | None = None) -> WriteResult:
-    """Apply on `commit`, then write it the environment's way (or as `delivery` overrides)."""
-    if (delivery or env.delivery) == "pull-request" and session.push_only:
-        raise UsageError(f"{session.push_only} needs push delivery, and {env.name} delivers by pull request "
-                         f"(the deploy happens when the PR is merged): drop it, or give --delivery push")
-    if (delivery or env.delivery) == "pull-request":
-        from gitops_bot.delivery.pull_request import deliver_pull_request
-
-        return deliver_pull_request(session, command, env, commit, apply,
-                                    (pr or PullRequestOverrides()).over(session.config.pull_request))
-    return _deliver_push(session, command, env, commit, apply)
-
-
 def apply_on(session: Session, env: Environment, base: str, apply: Applier) -> Applied:
     session.checkout(env, base)
     return apply(base)
@@ -105,7 +84,7 @@ def result_for(session: Session, command: str, env: Environment, base: str, appl
     )
 
 
-def _deliver_push(session: Session, command: str, env: Environment, commit: str,
+def deliver_push(session: Session, command: str, env: Environment, commit: str,
                   apply: Applier) -> WriteResult:
     ws = session.ws
     retries = session.options.retries

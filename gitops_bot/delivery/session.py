@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -17,12 +16,13 @@ from ruamel.yaml.error import YAMLError
 
 from gitops_bot.config.settings import CONFIG_FILE, Config, Environment
 from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.context import RunContext
 from gitops_bot.model.errors import ConfigError, UsageError
 from gitops_bot.model.timebudget import DEFAULT_TIMEOUT, TimeBudget
 
 if TYPE_CHECKING:  # the clone's modules load with the first Session, not with Options (docs/startup.md)
     from gitops_bot.manifests.scan import Manifest
-    from gitops_bot.git.workspace import RepoFile
+    from gitops_bot.model.tree import RepoFile
 
 log = logging.getLogger("gitops_bot")
 BOT_DIR = ".gitops-bot"
@@ -62,7 +62,7 @@ class EnvRequest:
         raise UsageError("give --env ENV or --ref REF")
 
 
-def _check_slug(slug: str, url: str) -> None:
+def _check_slug(slug: str, url: str, server_url: str | None) -> None:
     """The GitHub API slug must name the repository that is cloned, when the URL is on the same server.
 
     Otherwise the token would be used on one repository's API (pull requests, statuses) while the
@@ -70,7 +70,7 @@ def _check_slug(slug: str, url: str) -> None:
     """
     if not _SLUG.fullmatch(slug):
         return
-    server = urlsplit(os.environ.get("GITHUB_SERVER_URL") or "https://github.com").hostname
+    server = urlsplit(server_url or "https://github.com").hostname
     parts = urlsplit(url)
     if parts.scheme in ("http", "https", "ssh") and parts.hostname == server:
         path = parts.path
@@ -103,23 +103,24 @@ def _refuse_gitops_section(text: str, where: str) -> None:
 class Session:
     """Owns the clone for one command; resolves the configuration in the order docs/configuration.md gives."""
 
-    def __init__(self, options: Options, credentials: Credentials | None = None):
+    def __init__(self, options: Options, credentials: Credentials, context: RunContext):
         from gitops_bot.git.signing import signing
         from gitops_bot.git.workspace import Workspace, remote_url
 
         self.options = options
-        self.credentials = credentials or Credentials.from_env()
+        self.credentials = credentials
+        self.context = context  # the GitHub Actions run, read once at the edge (gitops_bot.model.context)
         base = options.base_config()
         self.config = base.with_overrides(repository=options.repo, url=None)
         self._explicit = options.config is not None
         self.push_only: str | None = None  # set by --wait: pull-request delivery is refused (docs/github.md)
         self.url = options.remote_url or (None if options.repo else base.url) or remote_url(
-            self.config.repository
+            self.config.repository, context.server_url
         )
         if self.url.startswith("-"):  # git would read it as an option (docs/trust-model.md)
             raise UsageError(f"clone URL {self.url!r} (--remote-url or gitops.url) starts with '-', which git "
                              f"reads as an option; give a URL (https://..., file://...) or a path like ./{self.url}")
-        _check_slug(self.config.repository, self.url)  # before a GitHub App token is minted for it
+        _check_slug(self.config.repository, self.url, context.server_url)  # before a GitHub App token is minted for it
         progress = options.verbose or sys.stderr.isatty()
         self.budget = TimeBudget(options.timeout)
         # a GitHub App's token, minted within --timeout

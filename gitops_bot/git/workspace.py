@@ -9,7 +9,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
 
@@ -22,6 +21,7 @@ from gitops_bot.git.locks import clear_stale_locks
 from gitops_bot.git.signing import NO_SIGNING, Signing
 from gitops_bot.model.slug import is_slug
 from gitops_bot.model.timebudget import TimeBudget
+from gitops_bot.model.tree import RepoFile
 
 log = logging.getLogger("gitops_bot.workspace")
 
@@ -40,12 +40,6 @@ WORKDIR_MARKER = "gitops-bot.workdir"  # set in clones the bot makes; only those
 class PushOutcome(Enum):
     PUSHED = "pushed"
     RACE = "race"
-
-
-@dataclass(frozen=True)
-class RepoFile:
-    path: str  # repository-relative, POSIX
-    data: bytes
 
 
 def remote_url(repository: str, server_url: str | None = None) -> str:

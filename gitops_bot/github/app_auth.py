@@ -30,8 +30,10 @@ _PEM_LINE = re.compile(r"[A-Za-z0-9+/=]{16,}")
 class AppLogin:
     """The App's settings, and the installation token once minted (kept for masking and redaction)."""
 
-    def __init__(self, app_id: str, private_key: str, installation_id: str | None = None):
+    def __init__(self, app_id: str, private_key: str, installation_id: str | None = None,
+                 api: str | None = None):
         self.app_id = app_id
+        self.api = api  # GITHUB_API_URL as given (checked when the token is minted)
         self._private_key = private_key
         self.installation_id = installation_id
         self.minted: list[str] = []
@@ -46,7 +48,7 @@ class AppLogin:
         key = env.get(APP_KEY_VAR, "")
         if not app_id and not key.strip():
             return None
-        return cls(app_id, key, env.get(APP_INSTALLATION_VAR, "").strip() or None)
+        return cls(app_id, key, env.get(APP_INSTALLATION_VAR, "").strip() or None, env.get("GITHUB_API_URL"))
 
     def secrets(self) -> list[str]:
         """What must never be printed: the key (whole, and each line of its body) and minted tokens."""
@@ -65,8 +67,9 @@ class AppLogin:
         pem = self._checked_key()
         installation = self._installation_id()
         auth = Auth.AppAuth(self.app_id if not self.app_id.isdigit() else int(self.app_id), pem)
-        client = GithubIntegration(auth=auth, base_url=api_url(), timeout=max(1, int(timeout)), retry=retry_policy(),
-                                   seconds_between_requests=None, seconds_between_writes=None)
+        client = GithubIntegration(auth=auth, base_url=api_url(self.api), timeout=max(1, int(timeout)),
+                                   retry=retry_policy(), seconds_between_requests=None,
+                                   seconds_between_writes=None)
         if installation is None:
             owner, name = _slug(repository)
             installation = _exchange(lambda: int(client.get_repo_installation(owner, name).id),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,8 +21,9 @@ T = TypeVar("T")
 DEFAULT_API = "https://api.github.com"
 
 
-def api_url() -> str:
-    return checked_url((os.environ.get("GITHUB_API_URL") or DEFAULT_API).rstrip("/"), "GITHUB_API_URL")
+def api_url(given: str | None) -> str:
+    """The REST API's URL: `given` (GITHUB_API_URL of the run context), else api.github.com."""
+    return checked_url((given or DEFAULT_API).rstrip("/"), "GITHUB_API_URL")
 
 
 def checked_url(url: str, variable: str) -> str:
@@ -80,13 +80,13 @@ class GitHubRepo:
     repo: Repository
 
     @classmethod
-    def connect(cls, slug: str, token: str | None, timeout: float = 30.0) -> GitHubRepo:
+    def connect(cls, slug: str, token: str | None, timeout: float = 30.0, api: str | None = None) -> GitHubRepo:
         if not token:
             raise UsageError("pull-request delivery needs a token in GITOPS_BOT_TOKEN or GITHUB_TOKEN")
         if not is_slug(slug):
             raise UsageError(f"pull-request delivery needs the GitHub repository as OWNER/NAME (--repo), "
                              f"not {slug!r}")
-        client = Github(auth=Auth.Token(token), base_url=api_url(), retry=_retry(), timeout=max(1, int(timeout)),
+        client = Github(auth=Auth.Token(token), base_url=api_url(api), retry=_retry(), timeout=max(1, int(timeout)),
                         seconds_between_requests=None, seconds_between_writes=None)
         repo = call(lambda: client.get_repo(slug), f"read repository {slug}", slug)
         return cls(slug, repo)
@@ -105,10 +105,10 @@ def call(fn: Callable[[], T], what: str, slug: str) -> T:
     try:
         return fn()
     except (GithubException, OSError) as err:
-        raise explain(err, what, slug) from None
+        raise explain(err, what, slug) from err
     except Exception as err:  # requests' connection errors and the like
         if type(err).__module__.startswith(("requests", "urllib3")):
-            raise explain(err, what, slug) from None
+            raise explain(err, what, slug) from err
         raise
 
 

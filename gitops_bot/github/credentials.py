@@ -40,8 +40,8 @@ class Credentials:
     signing_key: str | None = field(default=None, compare=False, repr=False)  # GITOPS_BOT_SIGNING_KEY
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
-        env = os.environ if environ is None else environ
+    def from_env(cls, env: Mapping[str, str]) -> Credentials:
+        """The token (or GitHub App) and signing key, from the environment the CLI read at the edge."""
         for name in TOKEN_VARS:
             value = env.get(name, "").strip()
             if value:

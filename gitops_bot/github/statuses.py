@@ -52,7 +52,7 @@ def check_state(status: str, conclusion: str | None) -> str:
 class StatusReader:
     """Commit statuses, check runs and ancestry of one repository, with the run's token."""
 
-    def __init__(self, slug: str, token: str | None, timeout: float = 30.0):
+    def __init__(self, slug: str, token: str | None, timeout: float = 30.0, api: str | None = None):
         if not token:
             raise UsageError("waiting for Flux reads commit statuses through the GitHub API and needs a token "
                              "(GITOPS_BOT_TOKEN, GITHUB_TOKEN or a GitHub App)")
@@ -63,8 +63,8 @@ class StatusReader:
         from gitops_bot.github.client import api_url, retry_policy
 
         self.slug = slug
-        client = Github(auth=Auth.Token(token), base_url=api_url(), retry=retry_policy(), timeout=max(1, int(timeout)),
-                        seconds_between_requests=None, seconds_between_writes=None)
+        client = Github(auth=Auth.Token(token), base_url=api_url(api), retry=retry_policy(),
+                        timeout=max(1, int(timeout)), seconds_between_requests=None, seconds_between_writes=None)
         self._requester = client.requester
         self._contains: dict[tuple[str, str], bool] = {}
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from gitops_bot.github.statuses import Report
 from gitops_bot.config.github import context_pattern
+from gitops_bot.model.errors import ExitCode
 
 FIRST_DELAY = 5.0
 MAX_DELAY = 30.0
@@ -58,6 +59,19 @@ class WaitOutcome:
     @property
     def failures(self) -> tuple[Report, ...]:
         return tuple(r for r in self.contexts if r.state == "failure")
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """A Flux failure is a degraded rollout (3); a timeout a run-time failure (1)."""
+        return {"failure": ExitCode.DEGRADED, "timeout": ExitCode.FAILED}.get(self.state, ExitCode.OK)
+
+    def error(self, environment: str) -> str:
+        """The error line for a non-zero exit code ("" for success)."""
+        if self.state == "failure":
+            return f"{environment}: {self.summary()}"
+        if self.state == "timeout":
+            return f"{environment}: {self.summary()} (raise the timeout, or check Flux's notification Provider)"
+        return ""
 
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state, "contexts": [r.to_json() for r in self.contexts]}

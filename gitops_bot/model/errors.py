@@ -1,69 +1,83 @@
-"""The project's exceptions. Exit codes are decided here and nowhere else."""
+"""The project's exceptions and its exit codes. Each exception class names its ExitCode;
+gitops_bot.cli.exits.exit_code is the one mapping from any error to the code the process exits with."""
 
 from __future__ import annotations
+
+from enum import IntEnum
+from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """What the process exits with (README and docs: 0 done, 1 failed, 2 bad input, 3 degraded)."""
+
+    OK = 0
+    FAILED = 1  # at run time: git, network, GitHub API, revert conflict, timeout
+    USAGE = 2  # bad input: usage, configuration, manifests, tags, unknown environment or image
+    DEGRADED = 3  # health degraded (`watch`, `wait`, `--wait`)
+    INTERRUPTED = 130  # SIGINT / SIGTERM (the shell's 128 + SIGINT)
 
 
 class GitopsBotError(Exception):
     """Base of every error gitops-bot reports to the user: one line, one exit code."""
 
-    exit_code = 1
-
-    def __init__(self, message: str, *, reported: bool = False):
-        super().__init__(message)
-        self.reported = reported  # the command already printed its result (JSON) on stdout
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILED
 
 
 class UsageError(GitopsBotError):
     """Bad input on the command line: unknown environment or image, bad tag, bad flag combination."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(UsageError):
     """The configuration file is invalid."""
 
+    exit_code = ExitCode.USAGE
+
 
 class ManifestError(UsageError):
     """A manifest cannot be parsed or edited safely; the message carries `file:line`."""
+
+    exit_code = ExitCode.USAGE
 
 
 class PolicyError(UsageError):
     """The update policy refuses the change (for example a semver downgrade)."""
 
-
-class GitError(GitopsBotError):
-    """A git command failed; the message names the command (token redacted) and git's own words."""
-
-
-class PushRejected(GitError):
-    """The remote refused a push for a reason other than a race (hook, branch protection)."""
-
-
-class RevertConflict(GitError):
-    """A revert does not apply cleanly."""
-
-
-class GitHubError(GitopsBotError):
-    """The GitHub API refused or failed a request."""
-
-
-class RegistryError(GitopsBotError):
-    """An image registry could not be reached, or refused a request (network, credentials, 5xx)."""
+    exit_code = ExitCode.USAGE
 
 
 class ImageNotFound(UsageError):
     """An image tag that a command would write does not exist in its registry."""
 
-
-class HealthDegraded(GitopsBotError):
-    """`watch` saw too many failed health checks."""
-
-    exit_code = 3
+    exit_code = ExitCode.USAGE
 
 
-class WaitTimeout(GitopsBotError):
-    """`wait` / `--wait`: Flux did not report success on every awaited context in time."""
+class GitError(GitopsBotError):
+    """A git command failed; the message names the command (token redacted) and git's own words."""
+
+    exit_code = ExitCode.FAILED
 
 
-def exit_code_for(err: BaseException) -> int:
-    return err.exit_code if isinstance(err, GitopsBotError) else 1
+class PushRejected(GitError):
+    """The remote refused a push for a reason other than a race (hook, branch protection)."""
+
+    exit_code = ExitCode.FAILED
+
+
+class RevertConflict(GitError):
+    """A revert does not apply cleanly."""
+
+    exit_code = ExitCode.FAILED
+
+
+class GitHubError(GitopsBotError):
+    """The GitHub API refused or failed a request."""
+
+    exit_code = ExitCode.FAILED
+
+
+class RegistryError(GitopsBotError):
+    """An image registry could not be reached, or refused a request (network, credentials, 5xx)."""
+
+    exit_code = ExitCode.FAILED

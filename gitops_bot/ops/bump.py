@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.push import Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.model.errors import UsageError
 from gitops_bot.planning.holds import read_holds
 from gitops_bot.model.images import Wanted, validate_tag
@@ -70,7 +72,7 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
     env, commit = session.environment(request.target)
     wanted = wanted_images(request.images, request.tag, dict(session.config.images))
     checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
 
     def build(base: str) -> Proposal:
         rules = Rules(
@@ -87,7 +89,7 @@ def bump(session: Session, request: BumpRequest) -> WriteResult:
         subject = subject_for("deploy", env.name, plan.changes)
         if request.message:
             subject = render_template(request.message, env.name, subject)
-        return Proposal(plan, compose(subject, env.name, plan.changes))
+        return Proposal(plan, compose(subject, env.name, plan.changes, context=session.context))
 
     with registry:
         return deliver(session, "bump", env, commit, planned(session, checked(build, checks, registry)),

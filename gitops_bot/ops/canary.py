@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import yaml
 
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.push import Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.model.errors import ManifestError, UsageError
 from gitops_bot.model.images import Version, Wanted, matches
 from gitops_bot.manifests.scan import ImageRef, Manifest, Site, find_refs
@@ -153,7 +155,7 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
     start = request.action == "start"
     checks = ImageChecks.of(session.config.registry, request.verify if start else False,
                             request.pin if start else False)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
 
     def build(base: str) -> Proposal:
         manifests = session.manifests(env, base)
@@ -169,7 +171,7 @@ def canary(session: Session, request: CanaryRequest) -> WriteResult:
                  for c in plan.changes]
         # Only promote moves a stable tag: start and abort switch traffic, they are not deploys.
         message = compose(subject, env.name, plan.changes, extra, body,
-                          deploy=request.action == "promote")
+                          deploy=request.action == "promote", context=session.context)
         return Proposal(plan, message)
 
     with registry:

@@ -19,7 +19,7 @@ from gitops_bot.model.errors import ManifestError, UsageError
 from gitops_bot.model.filenames import is_manifest_file
 from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 from gitops_bot.delivery.message import ENV_TRAILER, ROLLBACK_TRAILER, ImageMove, image_moves, moves, trailer
-from gitops_bot.delivery.session import Session
+from gitops_bot.delivery.session import EnvRequest, Session
 from gitops_bot.planning.states import diff_refs
 from gitops_bot.planning.valuesenv import uses_at
 from gitops_bot.manifests.valuesfiles import ValuesUse, as_values
@@ -273,3 +273,9 @@ def _raw_changes(raw: str) -> list[FileChange]:
         out.append(FileChange(path, old if old != _NO_BLOB and old_mode in regular else None,
                               new if new != _NO_BLOB and new_mode in regular else None))
     return out
+
+
+def history(session: Session, env_name: str, limit: int) -> tuple[Environment, list[Deploy]]:
+    """`history`: the environment and its last `limit` deploys, newest first."""
+    env, head = session.environment(EnvRequest(env_name))
+    return env, History(session, env, head).deploys(limit)

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import getpass
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gitops_bot.delivery.push import Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
+from gitops_bot.model.context import RunContext
 from gitops_bot.model.errors import UsageError
 from gitops_bot.planning.holds import HOLDS_FILE, Hold, parse_holds, render_holds
 from gitops_bot.model.images import matches
 from gitops_bot.delivery.message import compose
 from gitops_bot.planning.plan import Plan, Skip, environment_refs
 from gitops_bot.delivery.result import WriteResult
-from gitops_bot.ops.rollback import actor
 from gitops_bot.delivery.session import EnvRequest, Session
+
+
+def actor(context: RunContext) -> str:
+    """Who is acting, for holds: the GitHub actor in Actions, else the local user."""
+    return context.actor or getpass.getuser()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def held_files(session: Session, base: str, repos: Iterable[str], reason: str) -> dict[str, bytes]:
+    """The holds file at `base` with `repos` held for `reason` (rollback holds what it moved back)."""
+    old = session.ws.read_file(base, HOLDS_FILE)
+    by, when = actor(session.context), _now()
+    return {HOLDS_FILE: render_holds(old, {r: Hold(reason, by, when) for r in repos}, set())}
 
 
 @dataclass(frozen=True)
@@ -48,8 +68,8 @@ def hold(session: Session, request: HoldRequest) -> WriteResult:
                                            f"(held: {', '.join(sorted(current)) or 'none'})"))
             repos += hits if request.reason is not None else held
         if request.reason is not None:
-            when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            add = {r: Hold(request.reason, actor(), when) for r in repos if r not in current}
+            when = _now()
+            add = {r: Hold(request.reason, actor(session.context), when) for r in repos if r not in current}
             new = render_holds(old, add, set()) if add else None
         else:
             gone = {r for r in repos if r in current}
@@ -58,6 +78,6 @@ def hold(session: Session, request: HoldRequest) -> WriteResult:
         subject = f"{verb}({env.name}): {', '.join(sorted(set(repos))) or 'nothing'}"
         body = [f"Reason: {request.reason}", ""] if request.reason else []
         plan = Plan(files=files, skipped=tuple(not_held))
-        return Proposal(plan, compose(subject, env.name, (), (), body))
+        return Proposal(plan, compose(subject, env.name, (), (), body, context=session.context))
 
     return deliver(session, verb, env, head, planned(session, build), request.delivery)

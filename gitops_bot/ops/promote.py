@@ -1,13 +1,13 @@
-"""`promote` (copy tags between environments) and `status` (image x environment board)."""
+"""`promote`: copy image tags from one environment to another."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.push import Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.model.errors import UsageError
 from gitops_bot.planning.holds import read_holds
 from gitops_bot.model.images import Version, Wanted, display_name, select_repositories
@@ -16,7 +16,6 @@ from gitops_bot.planning.plan import Rules, Skip, environment_refs, make_plan, n
 from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import EnvRequest, Session
-from gitops_bot.planning.states import versions
 from gitops_bot.planning.valuesenv import refuse_shared
 
 
@@ -61,7 +60,7 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
     if not wanted and not ambiguous:
         raise UsageError(f"no image of {source.name} is present in {env.name}")
     checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
 
     def build(base: str) -> Proposal:
         rules = Rules(aliases={}, policy=session.config.policy, allow_downgrade=request.allow_downgrade,
@@ -74,40 +73,8 @@ def promote(session: Session, request: PromoteRequest) -> WriteResult:
         subject = subject_for(f"promote({source.name}->{env.name})", env.name, plan.changes)
         subject = subject.replace(f"({env.name}):", ":", 1)
         extra = [(PROMOTED_TRAILER, f"{source.name}@{source_head}")]
-        return Proposal(plan, compose(subject, env.name, plan.changes, extra))
+        return Proposal(plan, compose(subject, env.name, plan.changes, extra, context=session.context))
 
     with registry:
         return deliver(session, "promote", env, head, planned(session, checked(build, checks, registry)),
                        request.delivery, request.pr)
-
-
-@dataclass(frozen=True)
-class Board:
-    environments: dict[str, dict[str, str]]
-    where: dict[tuple[str, str], str]  # (env, repository) -> "HelmRelease name (file:line)"
-
-    @property
-    def drift(self) -> list[str]:
-        images: dict[str, set[str]] = {}
-        for tags in self.environments.values():
-            for repo, tag in tags.items():
-                images.setdefault(repo, set()).add(tag)
-        return sorted(repo for repo, tags in images.items() if len(tags) > 1)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"environments": self.environments, "drift": self.drift}
-
-
-def status(session: Session, names: Sequence[str]) -> Board:
-    if names:
-        session.environment(EnvRequest(names[0]))  # reads the repository's config from that branch
-    chosen = list(names) or list(session.load_config().environments)
-    envs: dict[str, dict[str, str]] = {}
-    where: dict[tuple[str, str], str] = {}
-    for name in chosen:
-        env, head = session.other_environment(name)
-        refs = environment_refs(session.manifests(env, head))
-        envs[name] = versions(refs)
-        for ref in refs:
-            where.setdefault((name, display_name(ref.repository)), f"{ref.kind}/{ref.name} ({ref.file}:{ref.line})")
-    return Board(envs, where)

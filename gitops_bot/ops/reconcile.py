@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.push import Proposal, deliver, planned
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.model.errors import UsageError
 from gitops_bot.planning.holds import read_holds
 from gitops_bot.model.images import Version, Wanted, canonical, matches
@@ -135,7 +137,7 @@ def choose(target: Target, registry: Registry, holds: Mapping[str, str], force: 
 def reconcile(session: Session, request: ReconcileRequest) -> WriteResult:
     env, head = session.environment(EnvRequest(request.env))
     checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
     aliases = session.config.images
     labels: dict[str, str] = {}  # change.image -> policy name, for the JSON result
 
@@ -167,7 +169,7 @@ def reconcile(session: Session, request: ReconcileRequest) -> WriteResult:
         plan = replace(plan, skipped=tuple(skipped) + plan.skipped)
         body = ["Newest tags the image policies allow.", ""]
         return Proposal(plan, compose(subject_for("deploy", env.name, plan.changes), env.name, plan.changes,
-                                      body_lines=body))
+                                      body_lines=body, context=session.context))
 
     with registry:
         return deliver(session, "reconcile", env, head,

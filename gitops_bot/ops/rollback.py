@@ -1,31 +1,23 @@
-"""`rollback` and `revert`: undo deploys as new forward commits (docs/commands.md)."""
+"""`rollback`: restore an environment's image references as one new forward commit (docs/commands.md)."""
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.push import Applied, Proposal, deliver, planned
-from gitops_bot.model.errors import RevertConflict, UsageError
+from gitops_bot.delivery.dispatch import deliver
+from gitops_bot.delivery.push import planned
+from gitops_bot.planning.proposal import Proposal
+from gitops_bot.model.errors import UsageError
 from gitops_bot.ops.history import History
-from gitops_bot.planning.holds import HOLDS_FILE, Hold, render_holds
+from gitops_bot.ops.hold import held_files
 from gitops_bot.model.images import display_name
-from gitops_bot.delivery.message import REVERTS_TRAILER, ROLLBACK_TRAILER, compose, subject_for
+from gitops_bot.delivery.message import ROLLBACK_TRAILER, compose, subject_for
 from gitops_bot.planning.plan import environment_refs, make_restore_plan
 from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_refs
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import EnvRequest, Session
-from gitops_bot.planning.states import diff_refs
 from gitops_bot.planning.valuesenv import refuse_shared
-from gitops_bot.git.workspace import identity
-
-
-def actor() -> str:
-    """Who is acting, for holds: the GitHub actor in Actions, else the local user."""
-    return os.environ.get("GITHUB_ACTOR") or getpass.getuser()
 
 
 @dataclass(frozen=True)
@@ -63,7 +55,7 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
         target = oldest.parents[0]
 
     checks = ImageChecks.of(session.config.registry, request.verify, request.pin)
-    registry = LazyRegistry(session.credentials.token, budget=session.budget)
+    registry = LazyRegistry(session.credentials.token, session.context.registry_environ(), session.budget)
 
     def build(base: str) -> Proposal:
         manifests = session.manifests(env, base)
@@ -75,64 +67,14 @@ def rollback(session: Session, request: RollbackRequest) -> WriteResult:
             plan = make_restore_plan(manifests, pin_refs(target_refs, repos, registry()), target[:12])
         refuse_shared(session.ws, session.config, env, base, manifests, plan.files, request.allow_shared)
         if plan.changed and request.hold:
-            old = session.ws.read_file(base, HOLDS_FILE)
-            when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            holds = {c.image: Hold(f"rolled back to {target[:12]}", actor(), when) for c in plan.changes}
-            plan = replace(plan, files={**plan.files, HOLDS_FILE: render_holds(old, holds, set())})
+            holds = held_files(session, base, [c.image for c in plan.changes], f"rolled back to {target[:12]}")
+            plan = replace(plan, files={**plan.files, **holds})
         subject = subject_for("rollback", env.name, plan.changes)
         extra = [(ROLLBACK_TRAILER, target)]
         return Proposal(plan, compose(subject, env.name, plan.changes, extra,
-                                      [f"Restores the image references of {target}.", ""]))
+                                      [f"Restores the image references of {target}.", ""],
+                                      context=session.context))
 
     with registry:
         return deliver(session, "rollback", env, head, planned(session, checked(build, checks, registry)),
                        request.delivery, request.pr)
-
-
-@dataclass(frozen=True)
-class RevertRequest:
-    env: str
-    commits: tuple[str, ...]
-    delivery: str | None = None
-    pr: PullRequestOverrides | None = None
-
-
-def revert(session: Session, request: RevertRequest) -> WriteResult:
-    if not request.commits:
-        raise UsageError("give at least one commit to revert")
-    env, head = session.environment(EnvRequest(request.env))
-    history = History(session, env, head)
-    shas = history.resolve(request.commits)
-    git = session.ws.git
-
-    def apply(base: str) -> Applied:
-        all_changes = []
-        made = None
-        for sha in shas:
-            parents = git.out("rev-list", "--parents", "-n", "1", sha).split()[1:]
-            before = environment_refs(session.manifests(env, "HEAD"))
-            args = ["revert", "--no-commit", "--no-edit"] + (["-m", "1"] if len(parents) > 1 else [])
-            res = git.run(*args, sha, check=False)
-            if res.returncode != 0:
-                conflicted = git.out("diff", "--name-only", "--diff-filter=U").split()
-                git.run("revert", "--abort", check=False)
-                git.run("reset", "--hard", "--quiet", base)
-                where = ", ".join(conflicted) or git.failure(res)
-                raise RevertConflict(f"reverting {sha[:12]} conflicts with later changes in {where}; "
-                                     f"nothing was pushed")
-            if git.run("diff", "--cached", "--quiet", check=False).returncode == 0:
-                git.run("revert", "--quit", check=False)
-                continue  # already reverted: nothing to commit
-            git.run("revert", "--quit", check=False)
-            tree = git.out("write-tree")  # the index holds the revert: read its refs from a temp commit
-            temp = git.run("commit-tree", tree, "-p", "HEAD", "-m", "tmp",
-                           extra_env=identity(session.config.author)).stdout.strip()
-            changes = diff_refs(before, environment_refs(session.manifests(env, temp)))
-            original = git.out("log", "-1", "--format=%s", sha)
-            message = compose(f"revert({env.name}): {original}", env.name, changes,
-                              [(REVERTS_TRAILER, sha)], [f"This reverts commit {sha}.", ""])
-            made = session.ws.commit(message, session.config.author, ())
-            all_changes.extend(changes)
-        return Applied(made, tuple(all_changes))
-
-    return deliver(session, "revert", env, head, apply, request.delivery, request.pr)

@@ -17,14 +17,14 @@ from typing import Any
 
 import yaml
 
-from gitops_bot.model.errors import ManifestError
+from gitops_bot.model.errors import ExitCode, ManifestError
 from gitops_bot.model.filenames import is_kustomization
 from gitops_bot.model.images import DIGEST_RE, TAG_RE
 from gitops_bot.manifests.scan import Manifest, find_refs
 from gitops_bot.delivery.session import EnvRequest, Session
 from gitops_bot.planning.valuesenv import for_validation, values_files
 from gitops_bot.manifests.valuesfiles import ValuesUse, as_values
-from gitops_bot.git.workspace import RepoFile
+from gitops_bot.model.tree import RepoFile
 from gitops_bot.manifests.nodes import dig, get, scalar
 
 _FLUX_GROUPS = ("helm.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "kustomize.toolkit.fluxcd.io/",
@@ -269,7 +269,29 @@ class EnvironmentReport:
         return {"documents": self.documents, "problems": [p.to_json() for p in self.problems]}
 
 
-def validate(session: Session, names: Sequence[str]) -> list[EnvironmentReport]:
+@dataclass(frozen=True)
+class Validation:
+    """The reports of every environment checked; any problem is bad input (exit 2)."""
+
+    reports: tuple[EnvironmentReport, ...]
+
+    @property
+    def problems(self) -> int:
+        return sum(len(r.problems) for r in self.reports)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.USAGE if self.problems else ExitCode.OK
+
+    @property
+    def error(self) -> str:
+        return f"{self.problems} problem(s) found" if self.problems else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"valid": self.problems == 0, "environments": {r.name: r.to_json() for r in self.reports}}
+
+
+def validate(session: Session, names: Sequence[str]) -> Validation:
     """Check the environments named (all when none); an environment whose path does not exist is
     bad input (exit 2), as in `bump`."""
     if names:
@@ -285,4 +307,4 @@ def validate(session: Session, names: Sequence[str]) -> list[EnvironmentReport]:
         problems = sorted({*problems, *(Problem(p.file, p.line, p.message) for p in found.problems)},
                           key=lambda p: (p.file, p.line, p.message))
         out.append(EnvironmentReport(name, docs, tuple(problems)))
-    return out
+    return Validation(tuple(out))

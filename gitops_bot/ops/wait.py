@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gitops_bot.github.app_auth import SOURCE as APP_SOURCE
 from gitops_bot.github.statuses import StatusReader
 from gitops_bot.config.settings import Environment
+from gitops_bot.delivery.result import WriteResult
 from gitops_bot.model.commits import SHORTEST_WAIT, is_commit_sha
-from gitops_bot.model.errors import UsageError
+from gitops_bot.model.errors import GitopsBotError, UsageError
 from gitops_bot.config.github import wait_timeout
 from gitops_bot.delivery.session import EnvRequest, Session
 from gitops_bot.github.wait import Clock, WaitOutcome, WaitRequest, wait_for
@@ -38,7 +39,8 @@ def check_commit(commit: str | None) -> str | None:
 
 def reader_for(session: Session) -> StatusReader:
     """The status reader, made before anything is written: a missing token or slug is refused first."""
-    return StatusReader(session.config.repository, session.credentials.token, session.budget.cap(30))
+    return StatusReader(session.config.repository, session.credentials.token, session.budget.cap(30),
+                        api=session.context.api_url)
 
 
 def wait_on(session: Session, env: Environment, commit: str | None, timeout: float | None,
@@ -62,3 +64,31 @@ def wait_command(session: Session, request: WaitCommand, progress: Callable[[str
     reader = reader_for(session)
     env, _head = session.environment(EnvRequest(request.env))
     return wait_on(session, env, commit, request.timeout, progress, reader)
+
+
+def write_then_wait(session: Session, write: Callable[[Session], WriteResult], waiting: bool,
+                    timeout: float | None, progress: Callable[[str], None],
+                    pushed: Callable[[WriteResult], None] = lambda result: None) -> WriteResult:
+    """Run a write command; with `waiting` (--wait), then wait for Flux on the commit it pushed.
+
+    The status reader is made first, so that a missing token or OWNER/NAME is refused before
+    anything is written. When the wait fails after the push, `pushed(result)` is told (the CLI
+    leaves the commit's SHA for the workflow's later steps) and the error says what was pushed.
+    """
+    reader = None
+    if waiting:
+        session.push_only = "--wait"
+        reader = reader_for(session)
+    result = write(session)
+    if reader is None or session.options.dry_run:
+        return result
+    env = session.config.environment(result.environment)
+    try:
+        outcome = wait_on(session, env, result.commit, timeout, progress, reader)
+    except GitopsBotError as err:
+        if not result.commit:
+            raise
+        pushed(result)
+        raise type(err)(f"pushed {result.commit} to {result.branch}, but waiting for Flux failed: "
+                        f"{err}") from None
+    return replace(result, wait=outcome)

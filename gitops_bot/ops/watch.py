@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from gitops_bot.model.errors import UsageError
+from gitops_bot.delivery.session import EnvRequest, Options, Session
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.context import RunContext
+from gitops_bot.model.errors import ExitCode, GitopsBotError, UsageError
+from gitops_bot.ops.canary import CanaryRequest, canary
+from gitops_bot.ops.rollback import RollbackRequest, rollback
 
 progress = logging.getLogger("gitops_bot.progress.watch")  # shown without -v (one line per round)
 MAX_INTERVAL = 86400.0
@@ -120,3 +127,83 @@ def summarize(health: Health, checks: Sequence[str]) -> str:
     why = f" ({health.reason})" if health.reason else ""
     return (f"{health.environment}: {health.status}{why} after {health.checks} round(s) of checks of "
             f"{len(checks)} URL(s), {health.failures} failure(s); action: {health.action}")
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    """`watch` with what to do after it: on_failure abort | rollback | none, on_success promote | none."""
+
+    watch: WatchRequest
+    on_failure: str = "none"
+    on_success: str = "none"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The health seen, and the error of the action run after it (None: none ran, or it succeeded)."""
+
+    request: GateRequest
+    health: Health
+    failure: GitopsBotError | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.health.status == "degraded":
+            return ExitCode.DEGRADED
+        return self.failure.exit_code if self.failure is not None else ExitCode.OK
+
+    @property
+    def error(self) -> str:
+        """The error line for a non-zero exit code ("" when the gate passed and its action too)."""
+        if self.health.status == "degraded":
+            extra = f"; the {self.request.on_failure} action failed: {self.failure}" if self.failure else ""
+            why = self.health.reason or f"threshold {self.request.watch.threshold}"
+            return f"health degraded: {self.health.failures} failed checks ({why}){extra}"
+        return str(self.failure) if self.failure is not None else ""
+
+
+def _ungrouped(title: str) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
+
+
+def gate(opts: Options, credentials: Credentials, context: RunContext, request: GateRequest,
+         grouped: Callable[[str], AbstractContextManager[object]] = _ungrouped) -> GateResult:
+    """Health-gate a rollout: watch, then run the --on-failure / --on-success action (docs/watch.md).
+
+    Everything that can be refused (the request, the configuration, the environment, a token the
+    action needs) is refused before the watch window. `grouped(title)` wraps the rounds (a log group
+    in GitHub Actions).
+    """
+    env = request.watch.env
+    validate(request.watch)  # URLs, counts and interval: exit 2 before any clone or probe
+    actions_needed = {request.on_failure, request.on_success} - {"none"}
+    with contextlib.ExitStack() as stack:
+        session = None
+        if actions_needed or opts.config is None:
+            # fail fast: config, environment and credentials before the watch window
+            session = stack.enter_context(Session(opts, credentials, context))
+            target, _ = session.environment(EnvRequest(env))
+            if (actions_needed and target.delivery == "pull-request" and not session.credentials.token
+                    and not opts.dry_run):
+                raise UsageError(f"{env} delivers by pull request: the --on-failure/--on-success "
+                                 f"actions need GITOPS_BOT_TOKEN (or GITHUB_TOKEN)")
+        else:  # nothing to write and the configuration is given: no clone needed to know the environment
+            opts.base_config().environment(env)
+        with grouped(f"gitops-bot watch {env}: {request.watch.rounds} round(s) of "
+                     f"{len(request.watch.checks)} check(s)"):
+            health = watch(request.watch)
+        action = request.on_failure if health.status == "degraded" else request.on_success
+        failure: GitopsBotError | None = None
+        if action != "none" and session is not None:
+            try:
+                if action == "rollback":
+                    result = rollback(session, RollbackRequest(env, steps=1))
+                else:
+                    result = canary(session, CanaryRequest(env, "abort" if action == "abort" else "promote"))
+                label = action if result.changed else f"{action} (nothing to change)"
+                if opts.dry_run:
+                    label += " (dry run)"
+            except GitopsBotError as err:
+                failure, label = err, f"{action} failed"
+            health = replace(health, action=label)
+    return GateResult(request, health, failure)

@@ -14,7 +14,7 @@ from ruamel.yaml.error import YAMLError
 
 from gitops_bot.model.errors import ConfigError
 from gitops_bot.model.untrusted import line as one_line
-from gitops_bot.git.workspace import Workspace
+from gitops_bot.model.tree import TreeReader
 
 HOLDS_FILE = ".gitops-bot/holds.yaml"
 # Bounds on reading the file (docs/trust-model.md): it lives on the environment's branch, which
@@ -127,7 +127,7 @@ def parse_holds(data: bytes | None) -> dict[str, Hold]:
     return out
 
 
-def read_holds(ws: Workspace, commit: str) -> dict[str, str]:
+def read_holds(ws: TreeReader, commit: str) -> dict[str, str]:
     """Held image repositories and a one-line description of each hold."""
     holds = parse_holds(ws.read_file(commit, HOLDS_FILE))
     return {repo: _describe(h) for repo, h in holds.items()}

@@ -10,21 +10,21 @@ from gitops_bot.config.settings import Config, Environment
 from gitops_bot.model.errors import GitopsBotError, UsageError
 from gitops_bot.manifests.sites import Manifest
 from gitops_bot.manifests.valuesfiles import NEEDLES, Discovery, ValuesUse, as_values, discover, needs_parsing
-from gitops_bot.git.workspace import RepoFile, Workspace
+from gitops_bot.model.tree import RepoFile, TreeReader
 from gitops_bot.manifests.nodes import check_syntax
 
 log = logging.getLogger("gitops_bot.values")
 _TEXT_NEEDLES = tuple(n.decode() for n in NEEDLES)
 
 
-def discovery_at(ws: Workspace, env: Environment, commit: str, manifests: Sequence[Manifest]) -> Discovery:
+def discovery_at(ws: TreeReader, env: Environment, commit: str, manifests: Sequence[Manifest]) -> Discovery:
     """The environment's values files at `commit` (nothing to list when nothing can name one)."""
     if not env.values_files and not any(n in m.text for m in manifests for n in _TEXT_NEEDLES):
         return Discovery({})
     return discover(env, manifests, ws.paths(commit))
 
 
-def values_files(ws: Workspace, uses: Iterable[ValuesUse], commit: str) -> list[RepoFile]:
+def values_files(ws: TreeReader, uses: Iterable[ValuesUse], commit: str) -> list[RepoFile]:
     """The files themselves, read from git objects in one batch. A symbolic link is not followed
     (files reached through links are never read): it is skipped with a warning."""
     paths = sorted({use.path for use in uses})
@@ -41,7 +41,7 @@ def values_files(ws: Workspace, uses: Iterable[ValuesUse], commit: str) -> list[
     return [RepoFile(name, data[sha]) for name, sha in sorted(blobs.items())]
 
 
-def with_values(ws: Workspace, env: Environment, commit: str, manifests: list[Manifest],
+def with_values(ws: TreeReader, env: Environment, commit: str, manifests: list[Manifest],
                 needles: Sequence[bytes] | None) -> list[Manifest]:
     """`manifests` plus the environment's values files, each read as values (a values file under
     the environment's path replaces its plain reading). Files the command cannot need (`needles`)
@@ -64,14 +64,14 @@ def with_values(ws: Workspace, env: Environment, commit: str, manifests: list[Ma
     return list(by_path.values())
 
 
-def uses_at(ws: Workspace, env: Environment, commit: str, files: Sequence[RepoFile]) -> Mapping[str, ValuesUse]:
+def uses_at(ws: TreeReader, env: Environment, commit: str, files: Sequence[RepoFile]) -> Mapping[str, ValuesUse]:
     """The values files of an environment whose files at `commit` are `files` (only those that
     can name values files are parsed)."""
     parsed = [Manifest.parse(f.path, f.data) for f in files if needs_parsing(f.data)]
     return discovery_at(ws, env, commit, parsed).uses
 
 
-def refuse_shared(ws: Workspace, config: Config, env: Environment, base: str,
+def refuse_shared(ws: TreeReader, config: Config, env: Environment, base: str,
                   manifests: Sequence[Manifest], files: Mapping[str, bytes], allow_shared: bool) -> None:
     """A values file this run would edit that another environment on the same branch reads too:
     exit 2 naming that environment, unless `--allow-shared`."""
@@ -94,7 +94,7 @@ def refuse_shared(ws: Workspace, config: Config, env: Environment, base: str,
                     f"--allow-shared to bump it anyway")
 
 
-def for_validation(ws: Workspace, env: Environment, commit: str, files: Sequence[RepoFile]) -> Discovery:
+def for_validation(ws: TreeReader, env: Environment, commit: str, files: Sequence[RepoFile]) -> Discovery:
     """Discovery for `validate`: a file that does not parse names no values file (validate reports
     it on its own)."""
     parsed = []

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,8 +75,7 @@ class RegistryAuth:
     config_path: str | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, token: str | None = None) -> RegistryAuth:
-        env = os.environ if environ is None else environ
+    def from_env(cls, env: Mapping[str, str], token: str | None = None) -> RegistryAuth:
         folder = env.get("DOCKER_CONFIG") or (str(Path(env["HOME"]) / ".docker") if env.get("HOME") else "")
         logins: dict[str, Login] = {}
         helpers: dict[str, str] = {}

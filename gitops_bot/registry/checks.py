@@ -12,16 +12,15 @@ See docs/registry.md.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from gitops_bot.delivery.push import Proposal
 from gitops_bot.model.errors import ImageNotFound, ManifestError, UsageError
 from gitops_bot.model.images import Version, Wanted, matches
 from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 from gitops_bot.planning.plan import Change, Plan
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.registry.auth import RegistryAuth
 from gitops_bot.registry.endpoint import Endpoint
 from gitops_bot.config.registry import RegistrySettings
@@ -77,11 +76,14 @@ class Registry:
         self._tags: dict[str, list[str]] = {}
 
     @classmethod
-    def from_env(cls, token: str | None, environ: Mapping[str, str] | None = None,
+    def from_env(cls, token: str | None, environ: Mapping[str, str],
                  budget: TimeBudget | None = None) -> Registry:
+        """The registry client for a run: `environ` holds DOCKER_CONFIG, HOME, GITHUB_ACTOR,
+        GITHUB_SERVER_URL and the CA bundle (RunContext.registry_environ)."""
         from gitops_bot.registry.client import RegistryClient  # requests is imported only when used
 
-        return cls(RegistryClient(RegistryAuth.from_env(os.environ if environ is None else environ, token),
+        verify = environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE") or True
+        return cls(RegistryClient(RegistryAuth.from_env(environ, token), verify=verify,
                                   budget=budget))
 
     def close(self) -> None:
@@ -230,7 +232,7 @@ class LazyRegistry:
     """A `Registry` made on first use, so commands that never ask one open no connection."""
 
     token: str | None
-    environ: Mapping[str, str] | None = None
+    environ: Mapping[str, str]  # RunContext.registry_environ()
     budget: TimeBudget | None = None  # the run's --timeout
     _registry: Registry | None = field(default=None, init=False)
 

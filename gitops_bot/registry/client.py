@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -49,7 +48,7 @@ class RegistryClient:
 
     def __init__(self, auth: RegistryAuth, *, timeout: float = 15.0, attempts: int = 4,
                  backoff: float = 0.25, page_size: int = 1000, sleep: Callable[[float], None] = time.sleep,
-                 budget: TimeBudget | None = None):
+                 budget: TimeBudget | None = None, verify: str | bool = True):
         self.auth = auth
         self.budget = budget  # the run's --timeout: requests and back-offs spend it (docs/trust-model.md)
         self.timeout = timeout
@@ -61,7 +60,7 @@ class RegistryClient:
         # No ~/.netrc: its password would replace the registry's Authorization header. Proxies
         # (HTTPS_PROXY, NO_PROXY) and a CA bundle (REQUESTS_CA_BUNDLE, SSL_CERT_FILE) are honoured.
         self._http.trust_env = False
-        self._verify: str | bool = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or True
+        self._verify = verify  # a CA bundle's path (REQUESTS_CA_BUNDLE / SSL_CERT_FILE of the run), else the default
         self._tokens: dict[tuple[str, str], str] = {}  # (host, scope) -> Authorization value
 
     def close(self) -> None:

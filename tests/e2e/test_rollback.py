@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import RunBot, refused
 from tests.support.gitrepo import Remote, git
@@ -188,3 +189,20 @@ def test_everything_works_from_a_shallow_clone(remote: Remote, run_bot: RunBot, 
                    "--env", "staging", "--limit", "3")
     assert [d["subject"].split(":")[0] for d in json.loads(proc.stdout)["deploys"]] == [
         "revert(staging)", "deploy(staging)", "deploy(staging)"]
+
+
+
+def test_holds_name_the_github_actor_of_the_run(remote: Remote, run_bot: RunBot) -> None:
+    """GITHUB_ACTOR reaches the holds that hold and rollback write, through the run context main() reads once."""
+    proc = run_bot("--repo", remote.url, "hold", "--env", "staging", "--image", "kai-coordinator",
+                   "--reason", "freeze", env={"GITHUB_ACTOR": "octo-holder"})
+    assert proc.returncode == 0, proc.stderr
+    bumped = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8")
+    assert bumped.returncode == 0, bumped.stderr
+    proc = run_bot("--repo", remote.url, "rollback", "--env", "staging", "--steps", "1",
+                   env={"GITHUB_ACTOR": "octo-roller"})
+    assert proc.returncode == 0, proc.stderr
+    holds = yaml.safe_load(remote.show("staging", ".gitops-bot/holds.yaml"))["holds"]
+    assert holds["ghcr.io/kai-platform/kai-coordinator"]["by"] == "octo-holder"
+    rolled = holds["ghcr.io/kai-platform/kai-api-server"]
+    assert rolled["by"] == "octo-roller" and rolled["reason"].startswith("rolled back to ")

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.app import options, run_credentials
+from gitops_bot.cli.options import options, run_credentials, run_context
 from gitops_bot.cli.commands.wait import progress, report_wait, wait_flags
+from gitops_bot.cli.exits import DONE, Rendered
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.model.errors import GitopsBotError
 from gitops_bot.cli.render import write_result
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import Options, Session
-from gitops_bot.ops.wait import reader_for, wait_on
+from gitops_bot.ops.wait import write_then_wait
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,31 +54,20 @@ def pr_overrides(labels: tuple[str, ...] = (), reviewers: tuple[str, ...] = (),
     return PullRequestOverrides(labels, reviewers, team_reviewers, draft, auto_merge)
 
 
-def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> None:
-    """Open a session, run a write command's core function, render its result."""
+def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> Rendered:
+    """Open a session, run a write command's core function, render its result (and the --wait outcome's
+    exit code)."""
     opts: Options = options(ctx)
     credentials = run_credentials(ctx)
     waiting, wait_timeout = wait_flags(ctx)  # --wait (docs/github.md)
-    with Session(opts, credentials) as session:
-        reader = None
-        if waiting:
-            session.push_only = "--wait"
-            reader = reader_for(session)  # no token or no OWNER/NAME: refused before anything is written
-        result = core(session)
-        if reader is not None and not opts.dry_run:
-            env = session.config.environment(result.environment)
-            try:
-                outcome = wait_on(session, env, result.commit, wait_timeout, progress, reader)
-            except GitopsBotError as err:
-                if not result.commit:
-                    raise
-                # the push is done: say so, and leave commit-sha for the workflow's later steps
-                ActionsWriter(redact=credentials.redact).set_outputs({
-                    "environment": result.environment, "changed": "true", "commit-sha": result.commit})
-                raise type(err)(f"pushed {result.commit} to {result.branch}, but waiting for Flux failed: "
-                                f"{err}") from None
-            result = replace(result, wait=outcome)
-    actions = ActionsWriter(redact=credentials.redact)
+    actions = ActionsWriter(run_context(ctx), credentials.redact)
+
+    def pushed(result: WriteResult) -> None:  # the wait failed after the push: leave commit-sha for later steps
+        actions.set_outputs({"environment": result.environment, "changed": "true", "commit-sha": result.commit or ""})
+
+    with Session(opts, credentials, run_context(ctx)) as session:
+        result = write_then_wait(session, core, waiting, wait_timeout, progress, pushed)
     write_result(result, opts, actions)
     if result.wait is not None:
-        report_wait(result.wait, result.environment, opts, actions)
+        return report_wait(result.wait, result.environment, opts, actions)
+    return DONE

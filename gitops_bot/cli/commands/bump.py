@@ -5,7 +5,9 @@ from typing import Any
 import click
 
 from gitops_bot.ops.bump import BumpRequest, bump
-from gitops_bot.cli.app import global_options
+from gitops_bot.cli.exits import Rendered
+from gitops_bot.model.errors import UsageError
+from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
 from gitops_bot.cli.commands.wait import wait_options
@@ -35,7 +37,7 @@ from gitops_bot.delivery.session import EnvRequest
 def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images: tuple[str, ...],
                  tag: str | None, delivery: str | None, allow_downgrade: bool, allow_missing: bool,
                  force: bool, message: str | None, verify_image: bool | None, pin_digest: bool | None,
-                 allow_shared: bool, **pr: Any) -> None:
+                 allow_shared: bool, **pr: Any) -> Rendered:
     """Set image tags in one environment, then commit and push (or open a PR).
 
     \b
@@ -46,10 +48,10 @@ def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images
       gitops-bot bump --env production --image kai-api-server=1.4.2 --verify-image --pin-digest
     """
     if bool(env) == bool(ref):
-        raise click.UsageError("give exactly one of --env ENV or --ref REF")
+        raise UsageError(f"give exactly one of --env ENV or --ref REF (see '{ctx.command_path} --help')")
     request = BumpRequest(
         target=EnvRequest(env, ref), images=images, tag=tag, delivery=delivery,
         allow_downgrade=allow_downgrade, allow_missing=allow_missing, force=force, message=message,
         pr=pr_overrides(**pr), verify=verify_image, pin=pin_digest, allow_shared=allow_shared,
     )
-    run_write(ctx, lambda session: bump(session, request))
+    return run_write(ctx, lambda session: bump(session, request))

@@ -5,7 +5,8 @@ from typing import Any
 import click
 
 from gitops_bot.ops.canary import CanaryRequest, canary
-from gitops_bot.cli.app import global_options
+from gitops_bot.cli.exits import Rendered
+from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
 from gitops_bot.cli.commands.wait import wait_options
@@ -17,8 +18,8 @@ def canary_group() -> None:
     """Canary releases through the HelmRelease canary: values (start, promote, abort)."""
 
 
-def _run(ctx: click.Context, /, request: CanaryRequest) -> None:
-    run_write(ctx, lambda session: canary(session, request))
+def _run(ctx: click.Context, /, request: CanaryRequest) -> Rendered:
+    return run_write(ctx, lambda session: canary(session, request))
 
 
 @canary_group.command("start")
@@ -35,7 +36,7 @@ def _run(ctx: click.Context, /, request: CanaryRequest) -> None:
 @click.pass_context
 def canary_start(ctx: click.Context, /, env: str, images: tuple[str, ...], weight: int | None,
                  delivery: str | None, verify_image: bool | None, pin_digest: bool | None, allow_shared: bool,
-                 **pr: Any) -> None:
+                 **pr: Any) -> Rendered:
     """Enable the canary: canary.enabled true, canary.weight N, canary.image.tag TAG.
 
     \b
@@ -44,8 +45,8 @@ def canary_start(ctx: click.Context, /, env: str, images: tuple[str, ...], weigh
     With --pin-digest canary.image.tag becomes TAG@sha256:… (the digest the registry reports);
     `canary promote` then carries tag and digest to image.tag (and image.digest when present).
     """
-    _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr), verify=verify_image,
-                            allow_shared=allow_shared, pin=pin_digest))
+    return _run(ctx, CanaryRequest(env, "start", images, weight, delivery, pr_overrides(**pr),
+                                   verify=verify_image, allow_shared=allow_shared, pin=pin_digest))
 
 
 def _finish_command(action: str, doc: str) -> click.Command:
@@ -60,8 +61,8 @@ def _finish_command(action: str, doc: str) -> click.Command:
     @global_options
     @click.pass_context
     def command(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
-                allow_shared: bool, **pr: Any) -> None:
-        _run(ctx, CanaryRequest(env, action, images, None, delivery, pr_overrides(**pr), allow_shared))
+                allow_shared: bool, **pr: Any) -> Rendered:
+        return _run(ctx, CanaryRequest(env, action, images, None, delivery, pr_overrides(**pr), allow_shared))
 
     command.__doc__ = doc
     return canary_group.command(action)(command)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.app import global_options, options
+from gitops_bot.cli.options import global_options, options, run_context
 
 
 @click.command("environment")
@@ -14,7 +14,7 @@ def environment_command(ctx: click.Context, ref: str) -> None:
     """Print the environment REF deploys to (exit 2 if none). Reads only the configuration."""
     opts = options(ctx)
     env = opts.base_config().environment_for_ref(ref)
-    ActionsWriter().set_outputs({"environment": env.name})
+    ActionsWriter(run_context(ctx)).set_outputs({"environment": env.name})
     if opts.output == "json":
         from gitops_bot.cli.render import emit_json  # render loads every result type: only when asked for
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli.app import global_options, options, run_credentials
-from gitops_bot.ops.history import History
+from gitops_bot.cli.options import global_options, options, run_credentials, run_context
+from gitops_bot.ops.history import history
 from gitops_bot.model.images import short_name
-from gitops_bot.cli.render import emit_json, table
-from gitops_bot.delivery.session import EnvRequest, Session
+from gitops_bot.cli.render import emit_json
+from gitops_bot.model.tables import table
+from gitops_bot.delivery.session import Session
 
 
 @click.command("history")
@@ -27,9 +28,8 @@ def history_command(ctx: click.Context, env: str, limit: int) -> None:
       gitops-bot history --env production --limit 5
     """
     opts = options(ctx)
-    with Session(opts, run_credentials(ctx)) as session:
-        environment, head = session.environment(EnvRequest(env))
-        deploys = History(session, environment, head).deploys(limit)
+    with Session(opts, run_credentials(ctx), run_context(ctx)) as session:
+        environment, deploys = history(session, env, limit)
     if opts.output == "json":
         emit_json({"environment": environment.name, "deploys": [d.to_json() for d in deploys]})
         return

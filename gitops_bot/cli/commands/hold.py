@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli.app import global_options
+from gitops_bot.cli.exits import Rendered
+from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import delivery_option, run_write
 from gitops_bot.cli.commands.wait import wait_options
 from gitops_bot.ops.hold import HoldRequest, hold
@@ -17,9 +18,9 @@ from gitops_bot.ops.hold import HoldRequest, hold
 @global_options
 @click.pass_context
 def hold_command(ctx: click.Context, env: str, images: tuple[str, ...], reason: str,
-                 delivery: str | None) -> None:
+                 delivery: str | None) -> Rendered:
     """Pin images so that bump and promote leave them alone (until unhold or --force)."""
-    run_write(ctx, lambda session: hold(session, HoldRequest(env, images, reason, delivery)))
+    return run_write(ctx, lambda session: hold(session, HoldRequest(env, images, reason, delivery)))
 
 
 @click.command("unhold")
@@ -30,6 +31,6 @@ def hold_command(ctx: click.Context, env: str, images: tuple[str, ...], reason: 
 @wait_options
 @global_options
 @click.pass_context
-def unhold_command(ctx: click.Context, env: str, images: tuple[str, ...], delivery: str | None) -> None:
+def unhold_command(ctx: click.Context, env: str, images: tuple[str, ...], delivery: str | None) -> Rendered:
     """Release held images, so that automated bumps move them again."""
-    run_write(ctx, lambda session: hold(session, HoldRequest(env, images, None, delivery)))
+    return run_write(ctx, lambda session: hold(session, HoldRequest(env, images, None, delivery)))

@@ -4,14 +4,12 @@ from typing import Any
 
 import click
 
-from gitops_bot.cli.app import global_options, options, run_credentials
+from gitops_bot.cli.exits import Rendered
+from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
 from gitops_bot.cli.commands.wait import wait_options
-from gitops_bot.model.images import short_name
-from gitops_bot.ops.promote import PromoteRequest, promote, status
-from gitops_bot.cli.render import emit_json, table
-from gitops_bot.delivery.session import Session
+from gitops_bot.ops.promote import PromoteRequest, promote
 
 
 @click.command("promote")
@@ -30,7 +28,7 @@ from gitops_bot.delivery.session import Session
 @click.pass_context
 def promote_command(ctx: click.Context, /, source: str, target: str, images: tuple[str, ...],
                     allow_downgrade: bool, force: bool, delivery: str | None, verify_image: bool | None,
-                    pin_digest: bool | None, allow_shared: bool, **pr: Any) -> None:
+                    pin_digest: bool | None, allow_shared: bool, **pr: Any) -> Rendered:
     """Copy image tags from one environment to another.
 
     \b
@@ -39,24 +37,4 @@ def promote_command(ctx: click.Context, /, source: str, target: str, images: tup
     """
     request = PromoteRequest(source, target, images, delivery, allow_downgrade, force, pr_overrides(**pr),
                              verify=verify_image, pin=pin_digest, allow_shared=allow_shared)
-    run_write(ctx, lambda session: promote(session, request))
-
-
-@click.command("status")
-@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only these environments. Repeatable.")
-@global_options
-@click.pass_context
-def status_command(ctx: click.Context, /, envs: tuple[str, ...]) -> None:
-    """Image x environment table of current tags; images whose tags differ are marked as drift."""
-    opts = options(ctx)
-    with Session(opts, run_credentials(ctx)) as session:
-        board = status(session, envs)
-    if opts.output == "json":
-        emit_json(board.to_json())
-        return
-    names = list(board.environments)
-    images = sorted({repo for tags in board.environments.values() for repo in tags})
-    drift = set(board.drift)
-    rows = [[short_name(repo), *(board.environments[n].get(repo, "-") for n in names),
-             "drift" if repo in drift else "", repo] for repo in images]
-    click.echo(table(["image", *names, "", "repository"], rows))
+    return run_write(ctx, lambda session: promote(session, request))

@@ -4,7 +4,8 @@ from typing import Any
 
 import click
 
-from gitops_bot.cli.app import global_options
+from gitops_bot.cli.exits import Rendered
+from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
 from gitops_bot.cli.commands.wait import wait_options
@@ -28,7 +29,7 @@ from gitops_bot.ops.reconcile import ReconcileRequest, reconcile
 @click.pass_context
 def reconcile_command(ctx: click.Context, /, env: str, images: tuple[str, ...], delivery: str | None,
                       allow_downgrade: bool, force: bool, verify_image: bool | None, pin_digest: bool | None,
-                      allow_shared: bool, **pr: Any) -> None:
+                      allow_shared: bool, **pr: Any) -> Rendered:
     """Set each image that has a policy to the newest registry tag the policy allows.
 
     Policies are the policies: section of the configuration and the environment's Flux
@@ -44,4 +45,4 @@ def reconcile_command(ctx: click.Context, /, env: str, images: tuple[str, ...], 
     """
     request = ReconcileRequest(env, images, delivery, allow_downgrade, force, pr_overrides(**pr),
                                verify=verify_image, pin=pin_digest, allow_shared=allow_shared)
-    run_write(ctx, lambda session: reconcile(session, request))
+    return run_write(ctx, lambda session: reconcile(session, request))

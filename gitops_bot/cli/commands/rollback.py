@@ -4,11 +4,13 @@ from typing import Any
 
 import click
 
-from gitops_bot.cli.app import global_options
+from gitops_bot.cli.exits import Rendered
+from gitops_bot.model.errors import UsageError
+from gitops_bot.cli.options import global_options
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
 from gitops_bot.cli.commands.wait import wait_options
-from gitops_bot.ops.rollback import RevertRequest, RollbackRequest, revert, rollback
+from gitops_bot.ops.rollback import RollbackRequest, rollback
 
 
 @click.command("rollback")
@@ -26,7 +28,7 @@ from gitops_bot.ops.rollback import RevertRequest, RollbackRequest, revert, roll
 @click.pass_context
 def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str | None, hold: bool,
                      delivery: str | None, verify_image: bool | None, pin_digest: bool | None,
-                     allow_shared: bool, **pr: Any) -> None:
+                     allow_shared: bool, **pr: Any) -> Rendered:
     """Restore an environment's image tags as one new commit (other edits stay).
 
     \b
@@ -39,27 +41,7 @@ def rollback_command(ctx: click.Context, /, env: str, steps: int | None, to: str
     Release the hold once fixed:  gitops-bot unhold --env staging --image kai-api-server
     """
     if (steps is None) == (to is None):
-        raise click.UsageError("give exactly one of --steps N or --to SHA")
+        raise UsageError(f"give exactly one of --steps N or --to SHA (see '{ctx.command_path} --help')")
     request = RollbackRequest(env, steps, to, hold, delivery, pr_overrides(**pr), verify=verify_image,
                               allow_shared=allow_shared, pin=pin_digest)
-    run_write(ctx, lambda session: rollback(session, request))
-
-
-@click.command("revert")
-@click.argument("commits", nargs=-1, required=True, metavar="SHA...")
-@click.option("--env", "env", required=True, metavar="ENV", help="Environment whose branch holds them.")
-@delivery_option
-@wait_options
-@pr_options
-@global_options
-@click.pass_context
-def revert_command(ctx: click.Context, /, commits: tuple[str, ...], env: str, delivery: str | None,
-                   **pr: Any) -> None:
-    """Revert commits on the environment's branch, newest first (merges against their first parent).
-
-    \b
-    Example:
-      gitops-bot revert 3f2c1ab --env staging
-    """
-    request = RevertRequest(env, commits, delivery, pr_overrides(**pr))
-    run_write(ctx, lambda session: revert(session, request))
+    return run_write(ctx, lambda session: rollback(session, request))

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import click
 
-from gitops_bot.cli.app import global_options, options, run_credentials
-from gitops_bot.model.errors import ManifestError
+from gitops_bot.cli.exits import Rendered
+from gitops_bot.cli.options import global_options, options, run_credentials, run_context
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Session
 from gitops_bot.model.untrusted import line
@@ -15,7 +15,7 @@ from gitops_bot.ops.validate import validate
               help="Only this environment (repeatable; default: all).")
 @global_options
 @click.pass_context
-def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
+def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> Rendered:
     """Check every manifest of the environment; exit 2 with file:line for each problem.
 
     Reports what would make Flux or kustomize fail, or what gitops-bot could not edit: invalid
@@ -24,15 +24,13 @@ def validate_command(ctx: click.Context, envs: tuple[str, ...]) -> None:
     have to be valid YAML; `${VAR}` substitutions are left to Flux.
     """
     opts = options(ctx)
-    with Session(opts, run_credentials(ctx)) as session:
-        reports = validate(session, envs)
-    problems_total = sum(len(r.problems) for r in reports)
+    with Session(opts, run_credentials(ctx), run_context(ctx)) as session:
+        result = validate(session, envs)
     if opts.output == "json":
-        emit_json({"valid": problems_total == 0, "environments": {r.name: r.to_json() for r in reports}})
+        emit_json(result.to_json())
     else:
-        for report in reports:
+        for report in result.reports:
             for p in report.problems:
                 click.echo(line(str(p)), err=True)  # file names come from the repository
             click.echo(f"{report.name}: {report.documents} documents, {len(report.problems)} problem(s)")
-    if problems_total:
-        raise ManifestError(f"{problems_total} problem(s) found", reported=opts.output == "json")
+    return Rendered(result.exit_code, result.error)

@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.app import global_options, options, run_credentials
-from gitops_bot.model.errors import HealthDegraded, UsageError, WaitTimeout
+from gitops_bot.cli.options import global_options, options, run_credentials, run_context
+from gitops_bot.cli.exits import Rendered
+from gitops_bot.model.errors import UsageError
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Options, Session
 from gitops_bot.github.wait import WaitOutcome
@@ -54,7 +55,7 @@ def wait_flags(ctx: click.Context) -> tuple[bool, float | None]:
     """(--wait given, --wait-timeout) of this command; --wait-timeout alone is refused."""
     given = ctx.meta.get(WAIT_KEY, {})
     if "wait_timeout" in given and not given.get("wait"):
-        raise click.UsageError("--wait-timeout needs --wait")
+        raise UsageError(f"--wait-timeout needs --wait (see '{ctx.command_path} --help')")
     return bool(given.get("wait")), given.get("wait_timeout")
 
 
@@ -63,7 +64,7 @@ def progress(line: str) -> None:
 
 
 def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: ActionsWriter,
-                summarize: bool = True) -> None:
+                summarize: bool = True) -> Rendered:
     """Outputs and text for a finished wait; exit 3 on a Flux failure, 1 on a timeout (result printed)."""
     actions.set_outputs({"wait-state": outcome.state, "health-status": outcome.health_status})
     if summarize:
@@ -74,12 +75,7 @@ def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: 
         if lines:  # what status posters wrote: shown, never obeyed as workflow commands
             click.echo(actions.untrusted("\n".join(lines)).rstrip("\n"), err=True)
         click.echo(actions.untrusted(f"{environment}: {outcome.summary()}"))
-    reported = opts.output == "json"
-    if outcome.state == "failure":
-        raise HealthDegraded(f"{environment}: {outcome.summary()}", reported=reported)
-    if outcome.state == "timeout":
-        raise WaitTimeout(f"{environment}: {outcome.summary()} (raise the timeout, or check Flux's "
-                          f"notification Provider)", reported=reported)
+    return Rendered(outcome.exit_code, outcome.error(environment))
 
 
 @click.command("wait")
@@ -89,7 +85,7 @@ def report_wait(outcome: WaitOutcome, environment: str, opts: Options, actions: 
               help="Seconds to wait (default: wait.timeout of the config, 600).")
 @global_options(skip=("timeout",))  # its own --timeout is how long to wait
 @click.pass_context
-def wait_command_cli(ctx: click.Context, /, env: str, commit: str | None, timeout: float | None) -> None:
+def wait_command_cli(ctx: click.Context, /, env: str, commit: str | None, timeout: float | None) -> Rendered:
     """Wait until Flux has applied a commit of an environment's branch.
 
     Polls the commit's statuses and check runs (GitHub API) until every context matching
@@ -104,10 +100,10 @@ def wait_command_cli(ctx: click.Context, /, env: str, commit: str | None, timeou
     """
     opts = options(ctx)
     credentials = run_credentials(ctx)
-    actions = ActionsWriter(redact=credentials.redact)
+    actions = ActionsWriter(run_context(ctx), credentials.redact)
     if commit is not None and not commit.strip():
         raise UsageError("--commit needs a commit SHA")
-    with Session(opts, credentials) as session:
+    with Session(opts, credentials, run_context(ctx)) as session:
         outcome = wait_command(session, WaitCommand(env, commit, timeout), progress)
         branch = session.config.environment(env).branch
     actions.set_outputs({"environment": env, "commit-sha": outcome.commit})
@@ -115,4 +111,4 @@ def wait_command_cli(ctx: click.Context, /, env: str, commit: str | None, timeou
     if opts.output == "json":
         emit_json({"command": "wait", "environment": env, "branch": branch, "commit": outcome.commit,
                    "health_status": outcome.health_status, "wait": outcome.to_json()})
-    report_wait(outcome, env, opts, actions, summarize=False)
+    return report_wait(outcome, env, opts, actions, summarize=False)
