@@ -25,6 +25,7 @@ LAYERS = ("model", "config", "manifests", "planning", "github", "git", "registry
 # Modules that may read os.environ / os.getenv. Everything else gets what it needs passed down.
 ENVIRON = {
     "gitops_bot.cli.app": "the edge: main() reads the credentials and the run context once (cli.options.Run)",
+    "gitops_bot.cli.action_main": "the edge: the Action's INPUT_* values, and GITHUB_TOKEN dropped for an App",
     "gitops_bot.cli.options": "the edge: Run.from_env for a command run without main() (click's test runner)",
     "gitops_bot.git.runner": "git's own environment for the child process (owned by the git layer)",
     "gitops_bot.git.workspace": "the clone's git environment (owned by the git layer)",

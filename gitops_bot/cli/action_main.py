@@ -15,7 +15,7 @@ import sys
 from gitops_bot.action.inputs import InputError, from_env
 from gitops_bot.action.outputs import annotation
 from gitops_bot.cli.app import main as cli_main
-from gitops_bot.model.errors import UsageError
+from gitops_bot.model.errors import ExitCode
 from gitops_bot.model.untrusted import line
 
 
@@ -24,10 +24,10 @@ def main() -> None:
         request = from_env(os.environ)
     except InputError as err:
         print(annotation("error", str(err)), flush=True)
-        sys.exit(UsageError.exit_code)
+        sys.exit(ExitCode.USAGE)
     except Exception as err:  # a bug: one line, never a traceback
         print(annotation("error", f"internal error: {type(err).__name__}: {err}"), flush=True)
-        sys.exit(1)
+        sys.exit(ExitCode.FAILED)
     for warning in request.warnings:
         print(annotation("warning", warning), flush=True)
     for name in request.unset:
