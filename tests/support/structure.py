@@ -1,6 +1,6 @@
 """A small checker of a package's shape, read from its source with `ast` (nothing is imported).
 
-tests/test_structure.py runs it over gitops_bot with the project's rules, and over tiny synthetic
+tests/project/test_structure.py runs it over gitops_bot with the project's rules, and over tiny synthetic
 packages to show that each rule can fail. Every import counts, wherever it is written: at the top,
 inside a function (lazy imports for start-up time) or under `if TYPE_CHECKING:`.
 """

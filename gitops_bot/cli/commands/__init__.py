@@ -2,7 +2,7 @@
 
 The table names each command's module and its one-line summary (the first paragraph of its help);
 gitops_bot.cli.lazygroup imports a module only when its command runs (docs/startup.md).
-tests/test_startup.py checks that every entry loads and that each summary matches the command's help.
+tests/unit/cli/test_startup.py checks that every entry loads and that each summary matches the command's help.
 """
 
 from __future__ import annotations

@@ -1,0 +1,160 @@
+"""Start-up cost: commands import only what they use, and a fresh clone is set up by one git process.
+
+Speed itself is measured in bench/startup_bench.py and bench/floor_bench.py (docs/startup.md); these
+tests check the causes: which modules a command imports and which git processes a bump starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from gitops_bot.cli import app as cli
+from gitops_bot.cli.commands import COMMANDS
+from gitops_bot.cli.lazygroup import LazyGroup
+from gitops_bot.git.config import config_text
+from tests.conftest import bot_env
+from tests.support.gitrepo import Remote
+
+# Run main() in a fresh interpreter and report the exit code and the modules it imported.
+_PROBE = """
+import json, sys
+from gitops_bot.cli.app import main
+code = 0
+try:
+    main(sys.argv[2:])
+except SystemExit as exit:
+    code = exit.code
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, out)
+"""
+# Modules only writing commands need: YAML editing, git, GitHub, registries.
+_HEAVY = ("github", "requests", "ruamel.yaml", "yaml", "semver", "gitops_bot.git.workspace", "gitops_bot.git.runner",
+          "gitops_bot.planning.plan", "gitops_bot.manifests.edit", "gitops_bot.delivery.push", "gitops_bot.registry.client",
+          "gitops_bot.cli.commands.bump", "gitops_bot.delivery.session")
+
+
+def imported(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[int, set[str]]:
+    report = tmp_path / "probe.json"
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    proc = subprocess.run([sys.executable, "-c", _PROBE, str(report), *argv], cwd=cwd or tmp_path,
+                          env=bot_env(home), capture_output=True, text=True, timeout=120, check=False)
+    assert report.exists(), proc.stderr
+    data = json.loads(report.read_text())
+    return data["code"], set(data["modules"])
+
+
+def loaded(modules: set[str], name: str) -> bool:
+    return name in modules or any(m.startswith(f"{name}.") for m in modules)
+
+
+def test_every_command_in_the_table_loads_under_its_name_with_the_summary_help_shows() -> None:
+    cli._register()
+    assert isinstance(cli.cli, LazyGroup)
+    assert sorted(cli.cli.commands) == sorted(COMMANDS)
+    for name, (_target, summary) in COMMANDS.items():
+        command = cli.cli.commands[name]
+        assert command.name == name
+        assert summary == inspect.cleandoc(command.help or "").split("\n\n")[0], name
+        for limit in (30, 45, 80, 200):  # what --help shows at any terminal width
+            assert click.Command(name, help=summary).get_short_help_str(limit) == command.get_short_help_str(limit)
+
+
+def test_help_lists_every_command_without_importing_any(tmp_path: Path) -> None:
+    code, modules = imported(tmp_path, "--help")
+    assert code == 0
+    assert not [m for m in modules if m.startswith("gitops_bot.cli.commands.")]
+    assert [name for name in _HEAVY if loaded(modules, name)] == []
+
+
+def test_help_shows_the_same_list_as_the_loaded_commands(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    lazy = subprocess.run([sys.executable, "-m", "gitops_bot", "--help"], env={**bot_env(home), "COLUMNS": "100"},
+                          capture_output=True, text=True, check=True).stdout
+    cli._register()
+    ctx = click.Context(cli.cli, info_name="gitops-bot", terminal_width=100, max_content_width=100)
+    formatter = ctx.make_formatter()
+    click.Group.format_commands(cli.cli, ctx, formatter)  # click's own listing, from the real commands
+    assert formatter.getvalue().strip() in lazy
+    for name in COMMANDS:
+        assert f"\n  {name} " in lazy
+
+
+def test_environment_imports_no_git_yaml_editor_github_or_registry(tmp_path: Path) -> None:
+    code, modules = imported(tmp_path, "environment", "--ref", "refs/heads/main")
+    assert code == 0
+    assert "gitops_bot.cli.commands.environment" in modules
+    assert [m for m in modules if m.startswith("gitops_bot.cli.commands.") and m != "gitops_bot.cli.commands.environment"] == []
+    # reading the configuration takes its YAML parser; nothing else heavy (no semver without policies)
+    config_reading = ("ruamel.yaml", "gitops_bot.delivery.session")
+    assert [name for name in _HEAVY if loaded(modules, name) and name not in config_reading] == []
+
+
+def test_an_unknown_command_is_refused_with_exit_2(tmp_path: Path) -> None:
+    code, _modules = imported(tmp_path, "bmup")
+    assert code == 2
+
+
+def test_a_push_bump_imports_neither_pygithub_nor_requests(tmp_path: Path, remote: Remote) -> None:
+    code, modules = imported(tmp_path, "--repo", remote.url, "bump", "--env", "staging",
+                             "--image", "kai-api-server=5d6e7f8")
+    assert code == 0
+    assert "gitops_bot.cli.commands.bump" in modules
+    assert not loaded(modules, "github") and not loaded(modules, "requests")
+    assert b"tag: 5d6e7f8" in remote.show("staging", "flux/clusters/staging/releases/api-server.yaml")
+
+
+def test_a_bump_sets_up_its_clone_with_one_git_init_and_no_git_config(tmp_path: Path, remote: Remote) -> None:
+    trace = tmp_path / "trace2.json"
+    home = tmp_path / "home"
+    home.mkdir()
+    workdir = tmp_path / "clone"
+    proc = subprocess.run([sys.executable, "-m", "gitops_bot", "--repo", remote.url, "--workdir", str(workdir),
+                           "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8"],
+                          env={**bot_env(home), "GIT_TRACE2_EVENT": str(trace)}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(ln) for ln in trace.read_text().splitlines()]
+    names = [subcommand(e["argv"]) for e in events if e["event"] == "start"]
+    assert "fetch" in names and "push" in names  # the trace saw the whole run
+    assert names.count("init") == 1
+    assert [n for n in names if n in ("config", "remote")] == []
+    # ... and the settings are the ones `git config` would have written
+    def get(key: str) -> str:
+        return subprocess.run(["git", "config", "--get", key], cwd=workdir, env=bot_env(home),
+                              capture_output=True, text=True, check=True).stdout.strip()
+    assert get("remote.origin.url") == remote.url
+    assert get("remote.origin.promisor") == "true"
+    assert get("remote.origin.partialclonefilter") == "blob:none"
+    assert get("core.sparseCheckoutCone") == "true"
+    assert get("gitops-bot.workdir") == "true"
+
+
+def subcommand(argv: list[str]) -> str:
+    """`git -c k=v -C dir fetch ...` -> fetch"""
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("-c", "-C", "--git-dir", "--work-tree"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return ""
+
+
+@pytest.mark.parametrize("value", ['file:///tmp/a b"c\\d', "tab\there", "new\nline", "[x] ; #y", ""])
+def test_config_text_round_trips_any_value_through_git(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "config"
+    path.write_text(config_text([("remote.origin.url", value), ("core.sparseCheckout", "true"),
+                                 ("remote.origin.promisor", "true")]))
+    out = subprocess.run(["git", "config", "--file", str(path), "--null", "--list"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split("\0")[:-1] == [f"remote.origin.url\n{value}", "core.sparsecheckout\ntrue",
+                                    "remote.origin.promisor\ntrue"]
