@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import gitops_bot.git.runner
+from gitops_bot.git.runner import Timeouts
 from gitops_bot.github.credentials import Credentials
 from gitops_bot.model.errors import GitError, PushRejected, UsageError
 from gitops_bot.git.workspace import PushOutcome, Workspace
@@ -128,10 +128,9 @@ def silent_server() -> Iterator[str]:
         yield url
 
 
-def test_network_timeout_stops_git_and_its_helpers(silent_server: str, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gitops_bot.git.runner, "NETWORK_TIMEOUT", 1.0)
-    with Workspace.open(silent_server, Credentials("t0ken-long-enough-to-be-one"), workdir=None, progress=False) as ws:
+def test_network_timeout_stops_git_and_its_helpers(silent_server: str, tmp_path: Path) -> None:
+    with Workspace.open(silent_server, Credentials("t0ken-long-enough-to-be-one"), workdir=None, progress=False,
+                        timeouts=Timeouts(network=1.0)) as ws:
         started = time.monotonic()
         with pytest.raises(GitError, match=r"^git fetch from http://127\.0\.0\.1:\d+/kai-gitops\.git "
                                            r"timed out after 1 s$"):

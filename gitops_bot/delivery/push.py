@@ -97,7 +97,7 @@ def result_for(session: Session, command: str, env: Environment, base: str, appl
                pushed: bool, pr: PullRequestInfo | None = None, branch: str | None = None) -> WriteResult:
     diff = ""
     if applied.head and session.options.dry_run:
-        diff = session.ws.git.run("diff", "--no-color", "--no-ext-diff", base, applied.head).stdout
+        diff = session.ws.diff(base, applied.head)
     return WriteResult(
         command=command, environment=env.name, branch=branch or env.branch, changes=applied.changes,
         skipped=applied.skipped, commit=applied.head if pushed else None,
