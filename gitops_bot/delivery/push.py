@@ -1,7 +1,7 @@
 """Delivering a wanted state: commit, then push with reconcile-on-race, or open/update a PR (CONTRACT §6).
 
-A command hands over an `Applier`: a function that, on a checked-out base commit, applies the
-command's wanted state from scratch and commits it locally. When a push loses a race, the new head is
+A command hands over an `Applier`: a function that, on a base commit, applies the command's wanted
+state from scratch and commits it locally (objects only: there is no work tree). When a push loses a race, the new head is
 fetched and the same applier runs again on it, so no update is lost, duplicated or rebased blindly.
 """
 
@@ -56,8 +56,7 @@ def planned(session: Session, build: Callable[[str], Proposal]) -> Applier:
         plan = proposal.plan
         if not plan.changed:
             return Applied(None, plan.changes, plan.skipped)
-        session.ws.write(plan.files)
-        head = session.ws.commit(proposal.message, session.config.author, plan.files)
+        head = session.ws.commit_files(base, plan.files, proposal.message, session.config.author)
         return Applied(head, plan.changes, plan.skipped)
 
     return apply
@@ -89,8 +88,7 @@ def deliver(session: Session, command: str, env: Environment, commit: str, apply
 
 
 def apply_on(session: Session, env: Environment, base: str, apply: Applier) -> Applied:
-    session.checkout(env, base)
-    return apply(base)
+    return apply(base)  # no checkout: the applier reads and writes git objects
 
 
 def result_for(session: Session, command: str, env: Environment, base: str, applied: Applied,

@@ -1,8 +1,11 @@
-"""A minimal clone of the GitOps repository: one branch, shallow, blob-less, sparse (CONTRACT §6)."""
+"""A minimal clone of the GitOps repository: a bare, shallow, blob-less object store (CONTRACT §6).
+
+There is no work tree: files are read from objects and edits are written as objects (plumbing.py).
+With `--workdir DIR` the store lives in DIR/.git and is fetched into by later runs, never cloned again.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -20,8 +23,7 @@ from gitops_bot.git.runner import Git, GitResult, Timeouts
 from gitops_bot.git.config import config_text
 from gitops_bot.git.locks import clear_stale_locks
 from gitops_bot.git.objects import LINK, REGULAR
-from gitops_bot.git.plumbing import CommitWriter, identity
-from gitops_bot.git.signing import NO_SIGNING
+from gitops_bot.git.plumbing import CommitWriter
 from gitops_bot.model.slug import is_slug
 from gitops_bot.model.timebudget import TimeBudget
 
@@ -71,8 +73,7 @@ class Workspace(CommitWriter):
         self.root = root
         self.url = url
         self.owned = owned
-        self.git = Git(root, credentials, url, progress, budget, timeouts or Timeouts())
-        self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
+        self.git = Git(root / ".git", credentials, url, progress, budget, timeouts or Timeouts())
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -80,10 +81,10 @@ class Workspace(CommitWriter):
         cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool,
         budget: TimeBudget | None = None, timeouts: Timeouts | None = None,
     ) -> Workspace:
-        """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet.
+        """A new, empty object store (or the reused one in `workdir`); nothing is fetched yet.
 
-        A reused clone is only fetched into and hard-reset later, never cloned afresh. A `workdir`
-        that exists, is not empty and holds no clone is refused rather than cleaned.
+        A reused store is only fetched into, never cloned afresh. A `workdir` that exists, is not
+        empty and holds no store made by gitops-bot is refused rather than cleaned.
         """
         credentials.check()
         if workdir is not None and (workdir / ".git").is_dir():
@@ -106,11 +107,11 @@ class Workspace(CommitWriter):
             root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
         ws = cls(root, url, credentials, progress, owned, budget, timeouts)
         try:
-            ws.git.run("init", "--quiet", "--", str(root))
-            # the clone's settings in one write, not one `git config` process each (docs/startup.md)
+            (root / ".git").mkdir()
+            ws.git.run("init", "--bare", "--quiet")
+            # the store's settings in one write, not one `git config` process each (docs/startup.md)
             settings = (("remote.origin.url", url), ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
                         ("remote.origin.promisor", "true"), ("remote.origin.partialclonefilter", "blob:none"),
-                        ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true"),
                         ("maintenance.auto", "false"), ("gc.auto", "0"), (WORKDIR_MARKER, "true"))
             with (root / ".git" / "config").open("a", encoding="utf-8") as config:
                 config.write(config_text(settings))
@@ -182,18 +183,6 @@ class Workspace(CommitWriter):
         out = self.git.out("ls-remote", "--", "origin", f"refs/heads/{branch}", network=True)
         return out.split()[0] if out else None
 
-    def checkout(self, commit: str, branch: str, paths: Iterable[str]) -> None:
-        """Make the work tree hold `commit` on local `branch`, with only `paths` (cone mode) present."""
-        cone = tuple(sorted(set(paths)))
-        if cone != self._cone:
-            self.git.run("sparse-checkout", "set", "--cone", "--", *cone)
-            self._cone = cone
-        self.git.run("checkout", "--quiet", "--force", "-B", branch, commit)
-        self.git.run("clean", "-fdq")
-
-    def head(self) -> str:
-        return self.rev_parse("HEAD")
-
     def deepen(self, branch: str, commits: int) -> None:
         self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", f"--deepen={commits}",
                      "--", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}", network=True)
@@ -209,8 +198,7 @@ class Workspace(CommitWriter):
 
     def shallow_boundary(self) -> set[str]:
         """The commits whose parents the shallow clone has not fetched (`.git/shallow`)."""
-        shallow = Path(self.git.out("rev-parse", "--git-path", "shallow"))
-        shallow = shallow if shallow.is_absolute() else self.root / shallow
+        shallow = self.root / ".git" / "shallow"
         return set(shallow.read_text().split()) if shallow.exists() else set()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -298,25 +286,8 @@ class Workspace(CommitWriter):
         return self.cat(shas)
 
     # -- writing ---------------------------------------------------------------------------------
-    def write(self, files: Mapping[str, bytes]) -> None:
-        for rel, data in files.items():
-            target = (self.root / rel).resolve()
-            if not target.is_relative_to(self.root.resolve()):
-                raise GitError(f"refusing to write {rel}: it leaves the repository")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-
-    def commit(self, message: str, author: str, paths: Iterable[str]) -> str:
-        paths = list(paths)
-        if paths:  # else: commit what the index already holds
-            self.git.run("add", "--sparse", "--", *paths)
-        with self.signer() if self.signer else contextlib.nullcontext(NO_SIGNING) as sign:
-            self.git.run(*sign.args, "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
-                         stdin=message, extra_env={**identity(author), **sign.env})
-        return self.head()
-
-    def push(self, branch: str, *, lease: str | None = None, source: str = "HEAD") -> PushOutcome:
-        """Push HEAD (or `source`) to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
+    def push(self, branch: str, *, source: str, lease: str | None = None) -> PushOutcome:
+        """Push `source` (a commit, or HEAD) to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
         args = ["push", "--porcelain", "--", "origin", f"{source}:refs/heads/{branch}"]
         if lease is not None:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
