@@ -14,7 +14,7 @@ import contextlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from gitops_bot.git.objects import EMPTY_TREE, REGULAR, Repo
 from gitops_bot.git.signing import NO_SIGNING, Signing
@@ -54,8 +54,7 @@ class CommitWriter(Repo):
         A file keeps the mode it has in `base` (an executable stays executable); a new one is 100644.
         """
         for path in files:
-            parts = PurePosixPath(path).parts
-            if not parts or path.startswith("/") or ".." in parts or ".git" in parts or "." in path.split("/"):
+            if any(part in ("", ".", "..", ".git") for part in path.split("/")):
                 raise GitError(f"refusing to write {path}: it leaves the repository")
         modes = {e.path: e.mode for e in self.ls_tree(base, sorted(files))} if files else {}
         lines = []
