@@ -36,7 +36,7 @@ class LocalStore(CommitWriter):
     """The plumbing over an existing repository (its .git), as the Workspace uses it."""
 
     def __init__(self, git_dir: Path):
-        self.git = Git(git_dir)
+        super().__init__(Git(git_dir))
 
 
 def seeded(work: Path, files: dict[str, bytes], executable: Iterable[str] = ()) -> str:

@@ -51,11 +51,15 @@ class LogEntry:
 class Repo:
     """Queries of one repository's objects, each one git command through the runner."""
 
-    git: Git
+    def __init__(self, git: Git):
+        self.git = git
+        # (tree-ish, path) -> mode of the files listed so far: a commit on them keeps their modes
+        self.modes: dict[tuple[str, str], str] = {}
 
     # -- names -----------------------------------------------------------------------------------
-    def rev_parse(self, rev: str) -> str:
-        return self.git.out("rev-parse", rev)
+    def rev_parse(self, *revs: str) -> str:
+        """The object id `revs` names (one per line for several)."""
+        return self.git.out("rev-parse", *revs)
 
     def resolve(self, rev: str) -> str | None:
         """The object `rev` names (`commit:path`, `sha^{commit}`...), or None when it names none."""
@@ -112,6 +116,7 @@ class Repo:
             meta, path = item.split("\t", 1)
             mode, kind, sha = meta.split()
             entries.append(TreeEntry(mode, kind, sha, path))
+            self.modes[(treeish, path)] = mode
         return entries
 
     def paths(self, treeish: str) -> list[str]:

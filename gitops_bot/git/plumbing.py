@@ -56,10 +56,12 @@ class CommitWriter(Repo):
         for path in files:
             if any(part in ("", ".", "..", ".git") for part in path.split("/")):
                 raise GitError(f"refusing to write {path}: it leaves the repository")
-        modes = {e.path: e.mode for e in self.ls_tree(base, sorted(files))} if files else {}
+        unknown = sorted(p for p in files if (base, p) not in self.modes)
+        if unknown:  # listed already when the planner read them: else one ls-tree
+            self.ls_tree(base, unknown)
         lines = []
         for path, data in sorted(files.items()):
-            mode = modes.get(path, "100644")
+            mode = self.modes.get((base, path), "100644")
             lines.append(f"{mode if mode in REGULAR else '100644'} {self.hash_blob(data)}\t{path}\0")
         with tempfile.TemporaryDirectory(prefix="gitops-bot-index-") as folder:
             index = {"GIT_INDEX_FILE": str(Path(folder) / "index")}

@@ -70,10 +70,10 @@ class Workspace(CommitWriter):
 
     def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool,
                  budget: TimeBudget | None = None, timeouts: Timeouts | None = None):
+        super().__init__(Git(root / ".git", credentials, url, progress, budget, timeouts or Timeouts()))
         self.root = root
         self.url = url
         self.owned = owned
-        self.git = Git(root / ".git", credentials, url, progress, budget, timeouts or Timeouts())
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -166,17 +166,18 @@ class Workspace(CommitWriter):
         result = self._fetch(first, 1, *rest)
         if result.returncode != 0 and "couldn't find remote ref" not in result.stderr:
             raise self.git.error(result)
-        found: list[str | None] = []
+        here: list[str] = []
         for ref, spec in specs.items():
             if result.returncode != 0:  # one of them is missing: fetch each on its own
                 alone = self._fetch(spec, 1)
                 if alone.returncode != 0:
                     if "couldn't find remote ref" not in alone.stderr:
                         raise self.git.error(alone)
-                    found.append(None)
                     continue
-            found.append(self.rev_parse(ref))
-        return found[0], found[1] if branch else None
+            here.append(ref)
+        found = dict(zip(here, self.rev_parse(*here).split(), strict=True)) if here else {}
+        default = found.get("refs/remotes/origin/HEAD")
+        return default, found.get(f"refs/remotes/origin/{branch}") if branch else None
 
     def remote_head(self, branch: str) -> str | None:
         """The branch's commit on the remote, without fetching objects (None if it does not exist)."""
@@ -219,7 +220,7 @@ class Workspace(CommitWriter):
             elif mode not in REGULAR or not wanted_name(name):
                 continue
             wanted[name] = sha
-        blobs = self.read_blobs(list(wanted.values()), self.resolve(f"{commit}:{path}"))
+        blobs = self.read_blobs(list(wanted.values()), f"{commit}:{path}")  # the tree at path
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
 
     def read_file(self, commit: str, path: str) -> bytes | None:
