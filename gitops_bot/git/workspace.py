@@ -89,13 +89,14 @@ class Workspace(CommitWriter):
         credentials.check()
         if workdir is not None and (workdir / ".git").is_dir():
             ws = cls(workdir, url, credentials, progress, owned=False, budget=budget, timeouts=timeouts)
-            marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
-            if marker != "true":  # someone's own checkout: never reset or clean it
+            settings = ws.settings(WORKDIR_MARKER, "remote.origin.url")
+            if settings.get(WORKDIR_MARKER) != "true":  # someone's own checkout: never touch it
                 raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
                                  f"give an empty or a new directory")
             log.info("reusing the clone in %s", workdir)
             clear_stale_locks(workdir / ".git")
-            ws.git.run("remote", "set-url", "--", "origin", url)
+            if settings.get("remote.origin.url") != url:
+                ws.git.run("remote", "set-url", "--", "origin", url)
             return ws
         if workdir is not None:
             if workdir.exists() and any(workdir.iterdir()):
@@ -122,6 +123,16 @@ class Workspace(CommitWriter):
                 shutil.rmtree(root / ".git", ignore_errors=True)
             raise
         return ws
+
+    def settings(self, *keys: str) -> dict[str, str]:
+        """The values of these git settings that are set (the last one of each), in one `git config`."""
+        pattern = "^(" + "|".join(re.escape(k.lower()) for k in keys) + ")$"
+        out = self.git.run("config", "-z", "--get-regexp", pattern, check=False).stdout
+        found: dict[str, str] = {}
+        for item in filter(None, out.split("\0")):
+            key, _, value = item.partition("\n")
+            found[next((k for k in keys if k.lower() == key), key)] = value
+        return found
 
     def close(self) -> None:
         if self.owned:
