@@ -130,7 +130,7 @@ def test_an_edit_that_changes_nothing_gives_the_base_tree(tmp_path: Path) -> Non
 def test_paths_that_leave_the_repository_are_refused(path: str, tmp_path: Path) -> None:
     work = tmp_path / "work"
     base = seeded(work, {"a/b.yaml": b"x: 1\n"})
-    with pytest.raises(GitError, match="refusing to write .*: it leaves the repository"):
+    with pytest.raises(GitError, match=r"refusing to write .*: it leaves the repository"):
         LocalStore(work / ".git").tree_with(base, {path: b"y: 2\n"})
     assert not (tmp_path / "outside.yaml").exists()
 

@@ -1,8 +1,9 @@
 """Delivering a wanted state: commit, then push with reconcile-on-race, or open/update a PR (CONTRACT §6).
 
 A command hands over an `Applier`: a function that, on a base commit, applies the command's wanted
-state from scratch and commits it locally (objects only: there is no work tree). When a push loses a race, the new head is
-fetched and the same applier runs again on it, so no update is lost, duplicated or rebased blindly.
+state from scratch and commits it locally, as git objects (there is no work tree). When a push loses a
+race, the new head is fetched and the same applier runs again on it, so no update is lost, duplicated
+or rebased blindly.
 """
 
 from __future__ import annotations

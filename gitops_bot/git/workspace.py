@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
 
-from gitops_bot.github.credentials import Credentials
-from gitops_bot.model.errors import GitError, PushRejected, UsageError
-from gitops_bot.model.filenames import is_manifest_file
-from gitops_bot.git.runner import Git, GitResult, Timeouts
 from gitops_bot.git.config import config_text
 from gitops_bot.git.locks import clear_stale_locks
 from gitops_bot.git.objects import LINK, REGULAR
 from gitops_bot.git.plumbing import CommitWriter
+from gitops_bot.git.runner import Git, GitResult, Timeouts
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.errors import PushRejected, UsageError
+from gitops_bot.model.filenames import is_manifest_file
 from gitops_bot.model.slug import is_slug
 from gitops_bot.model.timebudget import TimeBudget
 
@@ -89,13 +89,13 @@ class Workspace(CommitWriter):
         credentials.check()
         if workdir is not None and (workdir / ".git").is_dir():
             ws = cls(workdir, url, credentials, progress, owned=False, budget=budget, timeouts=timeouts)
-            settings = ws.settings(WORKDIR_MARKER, "remote.origin.url")
-            if settings.get(WORKDIR_MARKER) != "true":  # someone's own checkout: never touch it
+            current = ws.settings(WORKDIR_MARKER, "remote.origin.url")
+            if current.get(WORKDIR_MARKER) != "true":  # someone's own checkout: never touch it
                 raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
                                  f"give an empty or a new directory")
             log.info("reusing the clone in %s", workdir)
             clear_stale_locks(workdir / ".git")
-            if settings.get("remote.origin.url") != url:
+            if current.get("remote.origin.url") != url:
                 ws.git.run("remote", "set-url", "--", "origin", url)
             return ws
         if workdir is not None:
@@ -299,7 +299,7 @@ class Workspace(CommitWriter):
 
     # -- writing ---------------------------------------------------------------------------------
     def push(self, branch: str, *, source: str, lease: str | None = None) -> PushOutcome:
-        """Push `source` (a commit, or HEAD) to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
+        """Push commit `source` to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
         args = ["push", "--porcelain", "--", "origin", f"{source}:refs/heads/{branch}"]
         if lease is not None:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
