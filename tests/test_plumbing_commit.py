@@ -22,7 +22,7 @@ from gitops_bot.git.runner import Git
 from gitops_bot.git.workspace import Workspace
 from gitops_bot.github.credentials import Credentials
 from gitops_bot.model.errors import GitError
-from tests.support.gitrepo import ROOT, git, isolate_git
+from tests.support.gitrepo import ROOT, Remote, git, isolate_git
 
 AUTHOR = "gitops-bot <bot@example.com>"
 
@@ -177,3 +177,20 @@ def test_random_edits_make_the_same_tree_as_git_add(base: dict[str, bytes], chan
     plumbing = store.commit_files(commit, edits, "edit\n", AUTHOR)
     assert Repo.tree_of(store, plumbing) == checkout_tree(work, edits)
     shutil.rmtree(run)
+
+
+def test_a_commit_fetches_no_blob_outside_the_edit(remote: Remote) -> None:
+    """Building the tree checks no blob of the rest of the repository: in a blob-less store that
+    check would fetch every one of them."""
+    staging, api = "flux/clusters/staging", "flux/clusters/staging/releases/api-server.yaml"
+    with Workspace.open(remote.url, Credentials(), workdir=None, progress=False) as ws:
+        head = ws.fetch("staging")
+        data = {f.path: f.data for f in ws.read_files(head, staging)}[api]
+        local = ws.root / ".git"
+        missing_before = set(git("rev-list", "--objects", "--missing=print", head, cwd=local).split())
+        made = ws.commit_files(head, {api: data.replace(b"tag: 1a2b3c4", b"tag: 5d6e7f8")}, "bump\n", AUTHOR)
+        missing_after = set(git("rev-list", "--objects", "--missing=print", head, cwd=local).split())
+        assert {m for m in missing_before if m.startswith("?")}
+        assert missing_after == missing_before
+        assert git("ls-tree", "-r", made, "--", api, cwd=local).split()[2] != \
+            git("ls-tree", "-r", head, "--", api, cwd=local).split()[2]
