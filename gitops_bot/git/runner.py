@@ -170,9 +170,9 @@ class Git:
         try:
             if network and self.budget is not None:
                 with self.budget.spending():
-                    returncode = proc.wait(timeout=timeout)
+                    returncode = _wait(proc, timeout)
             else:
-                returncode = proc.wait(timeout=timeout)
+                returncode = _wait(proc, timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
             for thread in threads:
@@ -289,6 +289,22 @@ def _feed(stream: IO[bytes] | None, data: bytes) -> None:
 def _echo(text: str) -> None:
     sys.stderr.write(text)
     sys.stderr.flush()
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """The exit code of `proc`, as soon as it exits; TimeoutExpired after `timeout` seconds.
+
+    `Popen.wait(timeout=...)` polls, sleeping up to 50 ms between checks: most git commands here
+    take a few milliseconds, so each would wait several times longer than it ran. A thread blocked in
+    `waitpid` wakes us the moment git exits instead.
+    """
+    waiter = threading.Thread(target=proc.wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    if waiter.is_alive():
+        raise subprocess.TimeoutExpired(proc.args, timeout)
+    assert proc.returncode is not None
+    return proc.returncode
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
