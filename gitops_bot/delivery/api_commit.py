@@ -50,7 +50,7 @@ def publish(session: Session, branch: str, start: str, head: str, *, lease: str 
     """
     ws = session.ws
     if session.config.sign != "github":
-        outcome = ws.push(branch) if lease is None else ws.push(branch, lease=lease)
+        outcome = ws.push(branch, source=head) if lease is None else ws.push(branch, lease=lease, source=head)
         return head if outcome is PushOutcome.PUSHED else None
     slug = session.config.repository
     token = session.credentials.token
@@ -63,7 +63,7 @@ def publish(session: Session, branch: str, start: str, head: str, *, lease: str 
     if lease is not None and lease != start and ws.push(branch, lease=lease, source=start) is not PushOutcome.PUSHED:
         return None
     expected = start
-    for commit in ws.git.out("rev-list", "--reverse", f"{start}..{head}").split():
+    for commit in ws.rev_list(f"{start}..{head}", reverse=True):
         created = _create(ws, token, slug, branch, expected, commit, session.context)
         if created is None:
             return None
@@ -75,14 +75,10 @@ def publish(session: Session, branch: str, start: str, head: str, *, lease: str 
 
 def file_changes(ws: Workspace, parent: str, commit: str) -> dict[str, list[dict[str, str]]]:
     """The `fileChanges` of `commit` against `parent`: additions (base64 contents) and deletions."""
-    raw = ws.git.out("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", "--raw", parent, commit)
-    fields = raw.split("\0")
     additions: list[tuple[str, str]] = []
     deletions: list[str] = []
-    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-        if not meta.startswith(":"):
-            continue
-        _old_mode, new_mode, _old, new_sha, status = meta[1:].split()
+    for change in ws.diff_tree(parent, commit):
+        path, new_mode, new_sha, status = change.path, change.new_mode, change.new, change.status
         if status.startswith("D"):
             deletions.append(path)
         elif new_mode in ("100644", "100755"):
@@ -97,7 +93,7 @@ def file_changes(ws: Workspace, parent: str, commit: str) -> dict[str, list[dict
 
 
 def _message(ws: Workspace, commit: str) -> tuple[str, str]:
-    raw = ws.git.run("cat-file", "commit", commit).stdout
+    raw = ws.commit_text(commit)
     message = raw.split("\n\n", 1)[1] if "\n\n" in raw else ""
     headline, _, body = message.partition("\n")
     return headline, body.lstrip("\n").rstrip("\n")
@@ -150,9 +146,8 @@ def _create(ws: Workspace, token: str, slug: str, branch: str, expected: str, co
 def _fetch_created(ws: Workspace, branch: str, oid: str, planned: str) -> None:
     """Fetch the commit GitHub made and check it holds exactly the tree that was planned."""
     ws.fetch(branch)
-    if ws.git.run("cat-file", "-e", f"{oid}^{{commit}}", check=False).returncode != 0:
-        ws.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", "--depth=1", "origin", oid, network=True)
-    made, wanted = ws.git.out("rev-parse", f"{oid}^{{tree}}"), ws.git.out("rev-parse", f"{planned}^{{tree}}")
+    ws.fetch_commit(oid)
+    made, wanted = ws.tree_of(oid), ws.tree_of(planned)
     if made != wanted:
         raise GitHubError(f"the commit GitHub created on {branch} ({oid[:12]}) does not hold the planned "
                           f"files (tree {made[:12]}, planned {wanted[:12]}); check it by hand")

@@ -93,10 +93,10 @@ def _info(pull: Pull, operation: str, head_sha: str | None = None,
 
 def _open_or_update(session: Session, gh: PullRequests, env: Environment, base: str, head: str,
                     pull: Pull | None, options: PullRequestOptions) -> PullRequestInfo:
-    fork = session.ws.git.run("merge-base", base, head, check=False).stdout.strip() or base
+    fork = session.ws.merge_base(base, head) or base
     changes = diff_refs(environment_refs(session.manifests(env, fork)),
                         environment_refs(session.manifests(env, head)))
-    subjects = session.ws.git.out("log", "--format=%s", f"{fork}..{head}").splitlines()
+    subjects = session.ws.subjects(f"{fork}..{head}")
     # image moves name the PR; a PR of only canary switches or holds is named by its latest commit
     title = subject_for("deploy", env.name, changes) if changes or not subjects else subjects[0]
     body = pr_body(env, changes, subjects, session.context)

@@ -1,8 +1,9 @@
 """Delivering a wanted state: commit, then push with reconcile-on-race, or open/update a PR (docs/commands.md).
 
-A command hands over an `Applier`: a function that, on a checked-out base commit, applies the
-command's wanted state from scratch and commits it locally. When a push loses a race, the new head is
-fetched and the same applier runs again on it, so no update is lost, duplicated or rebased blindly.
+A command hands over an `Applier`: a function that, on a base commit, applies the command's wanted
+state from scratch and commits it locally, as git objects (there is no work tree). When a push loses a
+race, the new head is fetched and the same applier runs again on it, so no update is lost, duplicated
+or rebased blindly.
 """
 
 from __future__ import annotations
@@ -49,8 +50,7 @@ def planned(session: Session, build: Callable[[str], Proposal]) -> Applier:
         plan = proposal.plan
         if not plan.changed:
             return Applied(None, plan.changes, plan.skipped)
-        session.ws.write(plan.files)
-        head = session.ws.commit(proposal.message, session.config.author, plan.files)
+        head = session.ws.commit_files(base, plan.files, proposal.message, session.config.author)
         return Applied(head, plan.changes, plan.skipped)
 
     return apply
@@ -68,15 +68,14 @@ def backoff(attempt: int, rng: random.Random | None = None, *, slot: float = BAC
 
 
 def apply_on(session: Session, env: Environment, base: str, apply: Applier) -> Applied:
-    session.checkout(env, base)
-    return apply(base)
+    return apply(base)  # no checkout: the applier reads and writes git objects
 
 
 def result_for(session: Session, command: str, env: Environment, base: str, applied: Applied,
                pushed: bool, pr: PullRequestInfo | None = None, branch: str | None = None) -> WriteResult:
     diff = ""
     if applied.head and session.options.dry_run:
-        diff = session.ws.git.run("diff", "--no-color", "--no-ext-diff", base, applied.head).stdout
+        diff = session.ws.diff(base, applied.head)
     return WriteResult(
         command=command, environment=env.name, branch=branch or env.branch, changes=applied.changes,
         skipped=applied.skipped, commit=applied.head if pushed else None,

@@ -203,9 +203,6 @@ class Session:
             self._heads[env.branch] = self.ws.fetch(env.branch)
         return env, self._heads[env.branch]
 
-    def checkout(self, env: Environment, commit: str) -> None:
-        self.ws.checkout(commit, env.branch, [env.path, BOT_DIR])
-
     def files(self, env: Environment, commit: str) -> list[RepoFile]:
         """The environment's YAML files at `commit`; exit 2 when its path does not exist there."""
         files = self.ws.read_files(commit, env.path)

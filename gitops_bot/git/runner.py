@@ -22,8 +22,6 @@ from gitops_bot.model.timebudget import TimeBudget
 
 log = logging.getLogger("gitops_bot.git")
 
-NETWORK_TIMEOUT = 300.0  # seconds; read at call time (tests lower it)
-LOCAL_TIMEOUT = 120.0
 
 # Variables that point git at some other repository (set when we run inside a git hook, say).
 # The bot always works in its own clone, so they are dropped, like `git rev-parse --local-env-vars`.
@@ -49,6 +47,16 @@ _NOISE = ("hint:", "warning: filtering not", "Please make sure you have the corr
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """How long one git command may run, in seconds: one that talks to the remote, one that does not.
+
+    With a run budget (--timeout), a network command gets what is left of it instead."""
+
+    network: float = 300.0
+    local: float = 120.0
+
+
+@dataclass(frozen=True)
 class GitResult:
     args: tuple[str, ...]
     returncode: int
@@ -71,7 +79,8 @@ class Git:
     credentials: Credentials = field(default_factory=Credentials)
     url: str = ""
     progress: bool = False
-    budget: TimeBudget | None = None  # bounds network commands (--timeout); else NETWORK_TIMEOUT each
+    budget: TimeBudget | None = None  # bounds network commands (--timeout); else timeouts.network each
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def env(self) -> dict[str, str]:
         """git's environment: ours, minus the token variables and other repositories' locations."""
@@ -92,30 +101,42 @@ class Git:
         raw = self._exec(args, None if stdin is None else stdin.encode(), network, extra_env)
         result = GitResult(("git", *args), raw.returncode, raw.stdout.decode("utf-8", "replace"), raw.stderr)
         if check and result.returncode != 0:
-            raise GitError(self.failure(result))
+            raise self.error(result)
         return result
 
     def run_bytes(self, *args: str, stdin: bytes | None = None, network: bool = False) -> bytes:
         """Run `git ARGS` and return its stdout undecoded (blob contents); failures raise GitError."""
         raw = self._exec(args, stdin, network, None)
         if raw.returncode != 0:
-            raise GitError(self.failure(GitResult(("git", *args), raw.returncode, "", raw.stderr)))
+            raise self.error(GitResult(("git", *args), raw.returncode, "", raw.stderr))
         return raw.stdout
 
     def out(self, *args: str, network: bool = False) -> str:
         return self.run(*args, network=network).stdout.strip()
 
+    def out_env(self, *args: str, extra_env: Mapping[str, str]) -> str:
+        return self.run(*args, extra_env=extra_env).stdout.strip()
+
+    def error(self, result: GitResult, message: str | None = None) -> GitError:
+        """The GitError for a failed command: the one-line `message` (else `failure`), and as fields
+        the command with secrets redacted, its exit code and its stderr (already redacted)."""
+        return GitError(message or self.failure(result), command=self.redacted(result.args),
+                        returncode=result.returncode, stderr=result.stderr)
+
+    def redacted(self, cmd: Sequence[str]) -> tuple[str, ...]:
+        return tuple(self.credentials.redact(word) for word in cmd)
+
     # -- running ---------------------------------------------------------------------------------
     def _exec(self, args: Sequence[str], stdin: bytes | None, network: bool,
               extra_env: Mapping[str, str] | None) -> _Raw:
         cmd = ("git", *args)
-        timeout = LOCAL_TIMEOUT
+        timeout = self.timeouts.local
         if network:
-            timeout = NETWORK_TIMEOUT if self.budget is None else self.budget.left()
+            timeout = self.timeouts.network if self.budget is None else self.budget.left()
             if timeout <= 0:
                 assert self.budget is not None
                 raise GitError(f"{self.describe(cmd, network)} not started: the run used up its "
-                               f"{self.budget.describe()}")
+                               f"{self.budget.describe()}", command=self.redacted(cmd))
         env = self.env()
         if extra_env:
             env.update(extra_env)
@@ -129,7 +150,7 @@ class Git:
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )
         except OSError as err:
-            raise GitError(f"cannot run git: {err.strerror}") from None
+            raise GitError(f"cannot run git: {err.strerror}", command=self.redacted(cmd)) from None
         assert proc.stdout is not None
         assert proc.stderr is not None
         out = bytearray()
@@ -149,17 +170,19 @@ class Git:
         try:
             if network and self.budget is not None:
                 with self.budget.spending():
-                    returncode = proc.wait(timeout=timeout)
+                    returncode = _wait(proc, timeout)
             else:
-                returncode = proc.wait(timeout=timeout)
+                returncode = _wait(proc, timeout)
         except subprocess.TimeoutExpired:
             _kill(proc)
             for thread in threads:
                 thread.join()
+            stderr = self.credentials.redact(errs.decode("utf-8", "replace"))
             if network and self.budget is not None:
                 raise GitError(f"{self.describe(cmd, network)} timed out: the run used up its "
-                               f"{self.budget.describe()}") from None
-            raise GitError(f"{self.describe(cmd, network)} timed out after {timeout:g} s") from None
+                               f"{self.budget.describe()}", command=self.redacted(cmd), stderr=stderr) from None
+            raise GitError(f"{self.describe(cmd, network)} timed out after {timeout:g} s",
+                           command=self.redacted(cmd), stderr=stderr) from None
         except BaseException:
             _kill(proc)
             raise
@@ -266,6 +289,22 @@ def _feed(stream: IO[bytes] | None, data: bytes) -> None:
 def _echo(text: str) -> None:
     sys.stderr.write(text)
     sys.stderr.flush()
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """The exit code of `proc`, as soon as it exits; TimeoutExpired after `timeout` seconds.
+
+    `Popen.wait(timeout=...)` polls, sleeping up to 50 ms between checks: most git commands here
+    take a few milliseconds, so each would wait several times longer than it ran. A thread blocked in
+    `waitpid` wakes us the moment git exits instead.
+    """
+    waiter = threading.Thread(target=proc.wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    if waiter.is_alive():
+        raise subprocess.TimeoutExpired(proc.args, timeout)
+    assert proc.returncode is not None
+    return proc.returncode
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

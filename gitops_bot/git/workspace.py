@@ -1,8 +1,11 @@
-"""A minimal clone of the GitOps repository: one branch, shallow, blob-less, sparse (docs/commands.md)."""
+"""A minimal clone of the GitOps repository: a bare, shallow, blob-less object store (docs/commands.md).
+
+There is no work tree: files are read from objects and edits are written as objects (plumbing.py).
+With `--workdir DIR` the store lives in DIR/.git and is fetched into by later runs, never cloned again.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -12,13 +15,14 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from pathlib import Path, PurePosixPath
 
-from gitops_bot.github.credentials import Credentials
-from gitops_bot.model.errors import GitError, PushRejected, UsageError
-from gitops_bot.model.filenames import is_manifest_file
-from gitops_bot.git.runner import Git, GitResult
 from gitops_bot.git.config import config_text
 from gitops_bot.git.locks import clear_stale_locks
-from gitops_bot.git.signing import NO_SIGNING, Signing
+from gitops_bot.git.objects import LINK, REGULAR
+from gitops_bot.git.plumbing import CommitWriter
+from gitops_bot.git.runner import Git, GitResult, Timeouts
+from gitops_bot.github.credentials import Credentials
+from gitops_bot.model.errors import PushRejected, UsageError
+from gitops_bot.model.filenames import is_manifest_file
 from gitops_bot.model.slug import is_slug
 from gitops_bot.model.timebudget import TimeBudget
 from gitops_bot.model.tree import RepoFile
@@ -55,40 +59,38 @@ def remote_url(repository: str, server_url: str | None = None) -> str:
     raise UsageError(f"repository {repository!r} is neither OWNER/NAME, a git URL nor an existing path")
 
 
-class Workspace:
-    """A working copy of one branch of the GitOps repository, with helpers to read, commit and push."""
+class Workspace(CommitWriter):
+    """A clone of the GitOps repository: fetch from and push to its remote, read and write objects."""
 
     def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool,
-                 budget: TimeBudget | None = None):
+                 budget: TimeBudget | None = None, timeouts: Timeouts | None = None):
+        super().__init__(Git(root / ".git", credentials, url, progress, budget, timeouts or Timeouts()))
         self.root = root
         self.url = url
         self.owned = owned
-        self.git = Git(root, credentials, url, progress, budget)
-        self._cone: tuple[str, ...] | None = None  # the sparse-checkout paths last set
-        # how commits are signed (commit.sign: ssh|gpg); the session installs it (signing.py)
-        self.signer: Callable[[], contextlib.AbstractContextManager[Signing]] | None = None
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
     def open(
         cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool,
-        budget: TimeBudget | None = None,
+        budget: TimeBudget | None = None, timeouts: Timeouts | None = None,
     ) -> Workspace:
-        """An empty-checkout shallow clone (or a reused one in `workdir`); nothing is checked out yet.
+        """A new, empty object store (or the reused one in `workdir`); nothing is fetched yet.
 
-        A reused clone is only fetched into and hard-reset later, never cloned afresh. A `workdir`
-        that exists, is not empty and holds no clone is refused rather than cleaned.
+        A reused store is only fetched into, never cloned afresh. A `workdir` that exists, is not
+        empty and holds no store made by gitops-bot is refused rather than cleaned.
         """
         credentials.check()
         if workdir is not None and (workdir / ".git").is_dir():
-            ws = cls(workdir, url, credentials, progress, owned=False, budget=budget)
-            marker = ws.git.run("config", "--get", WORKDIR_MARKER, check=False).stdout.strip()
-            if marker != "true":  # someone's own checkout: never reset or clean it
+            ws = cls(workdir, url, credentials, progress, owned=False, budget=budget, timeouts=timeouts)
+            current = ws.settings(WORKDIR_MARKER, "remote.origin.url")
+            if current.get(WORKDIR_MARKER) != "true":  # someone's own checkout: never touch it
                 raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
                                  f"give an empty or a new directory")
             log.info("reusing the clone in %s", workdir)
             clear_stale_locks(workdir / ".git")
-            ws.git.run("remote", "set-url", "--", "origin", url)
+            if current.get("remote.origin.url") != url:
+                ws.git.run("remote", "set-url", "--", "origin", url)
             return ws
         if workdir is not None:
             if workdir.exists() and any(workdir.iterdir()):
@@ -98,13 +100,13 @@ class Workspace:
             root, owned = workdir, False
         else:
             root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
-        ws = cls(root, url, credentials, progress, owned, budget)
+        ws = cls(root, url, credentials, progress, owned, budget, timeouts)
         try:
-            ws.git.run("init", "--quiet", "--", str(root))
-            # the clone's settings in one write, not one `git config` process each (docs/startup.md)
+            (root / ".git").mkdir()
+            ws.git.run("init", "--bare", "--quiet")
+            # the store's settings in one write, not one `git config` process each (docs/startup.md)
             settings = (("remote.origin.url", url), ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
                         ("remote.origin.promisor", "true"), ("remote.origin.partialclonefilter", "blob:none"),
-                        ("core.sparseCheckout", "true"), ("core.sparseCheckoutCone", "true"),
                         ("maintenance.auto", "false"), ("gc.auto", "0"), (WORKDIR_MARKER, "true"))
             with (root / ".git" / "config").open("a", encoding="utf-8") as config:
                 config.write(config_text(settings))
@@ -115,6 +117,16 @@ class Workspace:
                 shutil.rmtree(root / ".git", ignore_errors=True)
             raise
         return ws
+
+    def settings(self, *keys: str) -> dict[str, str]:
+        """The values of these git settings that are set (the last one of each), in one `git config`."""
+        pattern = "^(" + "|".join(re.escape(k.lower()) for k in keys) + ")$"
+        out = self.git.run("config", "-z", "--get-regexp", pattern, check=False).stdout
+        found: dict[str, str] = {}
+        for item in filter(None, out.split("\0")):
+            key, _, value = item.partition("\n")
+            found[next((k for k in keys if k.lower() == key), key)] = value
+        return found
 
     def close(self) -> None:
         if self.owned:
@@ -144,9 +156,10 @@ class Workspace:
         result = self._fetch(f"+refs/heads/{branch}:{ref}", depth)
         if result.returncode != 0:
             if "couldn't find remote ref" in result.stderr:
-                raise GitError(f"branch {branch!r} does not exist in {self.git.credentials.redact(self.url)}")
-            raise GitError(self.git.failure(result))
-        return self.git.out("rev-parse", ref)
+                raise self.git.error(result, f"branch {branch!r} does not exist in "
+                                             f"{self.git.credentials.redact(self.url)}")
+            raise self.git.error(result)
+        return self.rev_parse(ref)
 
     def fetch_default_and(self, branch: str | None) -> tuple[str | None, str | None]:
         """One fetch of the remote's default branch (HEAD) and of `branch`: their commits, None for
@@ -157,42 +170,42 @@ class Workspace:
         first, *rest = specs.values()
         result = self._fetch(first, 1, *rest)
         if result.returncode != 0 and "couldn't find remote ref" not in result.stderr:
-            raise GitError(self.git.failure(result))
-        found: list[str | None] = []
+            raise self.git.error(result)
+        here: list[str] = []
         for ref, spec in specs.items():
             if result.returncode != 0:  # one of them is missing: fetch each on its own
                 alone = self._fetch(spec, 1)
                 if alone.returncode != 0:
                     if "couldn't find remote ref" not in alone.stderr:
-                        raise GitError(self.git.failure(alone))
-                    found.append(None)
+                        raise self.git.error(alone)
                     continue
-            found.append(self.git.out("rev-parse", ref))
-        return found[0], found[1] if branch else None
+            here.append(ref)
+        found = dict(zip(here, self.rev_parse(*here).split(), strict=True)) if here else {}
+        default = found.get("refs/remotes/origin/HEAD")
+        return default, found.get(f"refs/remotes/origin/{branch}") if branch else None
 
     def remote_head(self, branch: str) -> str | None:
         """The branch's commit on the remote, without fetching objects (None if it does not exist)."""
         out = self.git.out("ls-remote", "--", "origin", f"refs/heads/{branch}", network=True)
         return out.split()[0] if out else None
 
-    def checkout(self, commit: str, branch: str, paths: Iterable[str]) -> None:
-        """Make the work tree hold `commit` on local `branch`, with only `paths` (cone mode) present."""
-        cone = tuple(sorted(set(paths)))
-        if cone != self._cone:
-            self.git.run("sparse-checkout", "set", "--cone", "--", *cone)
-            self._cone = cone
-        self.git.run("checkout", "--quiet", "--force", "-B", branch, commit)
-        self.git.run("clean", "-fdq")
-
-    def head(self) -> str:
-        return self.git.out("rev-parse", "HEAD")
-
     def deepen(self, branch: str, commits: int) -> None:
         self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", f"--deepen={commits}",
                      "--", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}", network=True)
 
+    def fetch_commit(self, oid: str) -> None:
+        """Make sure commit `oid` (and its trees) is here: fetched by id when it is not."""
+        if not self.has_commit(oid):
+            self.git.run("fetch", "--quiet", "--no-tags", "--filter=blob:none", "--depth=1", "origin", oid,
+                         network=True)
+
     def is_shallow(self) -> bool:
         return self.git.out("rev-parse", "--is-shallow-repository") == "true"
+
+    def shallow_boundary(self) -> set[str]:
+        """The commits whose parents the shallow clone has not fetched (`.git/shallow`)."""
+        shallow = self.root / ".git" / "shallow"
+        return set(shallow.read_text().split()) if shallow.exists() else set()
 
     # -- reading ---------------------------------------------------------------------------------
     def read_files(self, commit: str, path: str,
@@ -201,36 +214,33 @@ class Workspace:
 
         Symbolic links are followed only to files inside `path`; others are never read.
         """
-        listing = self.git.out("ls-tree", "-r", "-z", "--full-tree", commit, "--", path)
-        entries: dict[str, tuple[str, str]] = {}
-        for item in filter(None, listing.split("\0")):
-            meta, name = item.split("\t", 1)
-            mode, _type, sha = meta.split()
-            entries[name] = (mode, sha)
+        entries = {e.path: (e.mode, e.sha) for e in self.ls_tree(commit, [path], recursive=True)}
         wanted: dict[str, str] = {}
         for name, (mode, sha) in sorted(entries.items()):
-            if mode == "120000":
+            if mode == LINK:
                 target = self._follow_link(name, sha, path, entries, wanted_name)
                 if target is None:
                     continue
                 name, sha = target, entries[target][1]
-            elif mode not in ("100644", "100755") or not wanted_name(name):
+            elif mode not in REGULAR or not wanted_name(name):
                 continue
             wanted[name] = sha
-        tree = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False).stdout.strip()
-        blobs = self.read_blobs(list(wanted.values()), tree or None)
+        blobs = self.read_blobs(list(wanted.values()), f"{commit}:{path}")  # the tree at path
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
 
-    def paths(self, commit: str) -> list[str]:
-        """Every file path of the repository at `commit` (from its trees: no blob is fetched)."""
-        return list(filter(None, self.git.out("ls-tree", "-r", "-z", "--name-only", "--full-tree",
-                                              commit).split("\0")))
-
     def read_file(self, commit: str, path: str) -> bytes | None:
-        result = self.git.run("rev-parse", "--verify", "--quiet", f"{commit}:{path}", check=False)
-        if result.returncode != 0:
-            return None
-        return self.read_blobs([result.stdout.strip()])[result.stdout.strip()]
+        sha = self.resolve(f"{commit}:{path}")
+        return None if sha is None else self.read_blobs([sha])[sha]
+
+    def read_regular(self, commit: str, paths: Iterable[str]) -> tuple[list[RepoFile], list[str]]:
+        """The regular files among `paths` at `commit`, read in one batch, and the paths that are
+        symbolic links (never followed)."""
+        wanted = sorted(set(paths))
+        entries = self.ls_tree(commit, wanted) if wanted else []
+        blobs = {e.path: e.sha for e in entries if e.mode in REGULAR}
+        data = self.read_blobs_batched(list(blobs.values()))
+        return ([RepoFile(name, data[sha]) for name, sha in sorted(blobs.items())],
+                [e.path for e in entries if e.mode == LINK])
 
     def _follow_link(self, name: str, sha: str, path: str, entries: Mapping[str, tuple[str, str]],
                      wanted_name: Callable[[str], bool]) -> str | None:
@@ -249,7 +259,7 @@ class Workspace:
             problem = f"symbolic link to the folder {text}: links to folders are not followed"
         elif resolved not in entries:
             problem = f"dangling symbolic link: {text} does not exist"
-        elif entries[resolved][0] == "120000":
+        elif entries[resolved][0] == LINK:
             problem = f"symbolic link to another link ({text}): not followed"
         else:
             return resolved
@@ -261,12 +271,12 @@ class Workspace:
         request first; any other missing blob is fetched by git on demand, one at a time."""
         if not shas:
             return {}
-        missing = sorted(self._missing_in(tree) & set(shas)) if tree else []
+        missing = sorted(self.missing_in(tree) & set(shas)) if tree else []
         if missing:
             self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
                          "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
                          "--", "origin", *missing, network=True)
-        return self._cat(shas)
+        return self.cat(shas)
 
     def read_blobs_batched(self, shas: list[str]) -> dict[str, bytes]:
         """The contents of blobs that the partial clone may lack, fetched in one request (rather
@@ -279,45 +289,11 @@ class Workspace:
                               network=True, check=False)
         if result.returncode != 0:  # a server that refuses wants by id: git fetches each on demand
             log.info("batched blob fetch refused (%s); reading blobs one by one", result.stderr.strip()[:200])
-        return self._cat(shas)
-
-    def _missing_in(self, tree: str) -> set[str]:
-        """Blobs under `tree` not in the clone; listed without fetching them (rev-list --missing)."""
-        out = self.git.out("rev-list", "--objects", "--missing=print", tree)
-        return {line[1:].split()[0] for line in out.splitlines() if line.startswith("?")}
-
-    def _cat(self, shas: list[str]) -> dict[str, bytes]:
-        data = self.git.run_bytes("cat-file", "--batch", stdin=("\n".join(shas) + "\n").encode())
-        blobs: dict[str, bytes] = {}
-        pos = 0
-        while pos < len(data):
-            header_end = data.index(b"\n", pos)
-            sha, _type, size = data[pos:header_end].decode().split()
-            start = header_end + 1
-            blobs[sha] = data[start : start + int(size)]
-            pos = start + int(size) + 1
-        return blobs
+        return self.cat(shas)
 
     # -- writing ---------------------------------------------------------------------------------
-    def write(self, files: Mapping[str, bytes]) -> None:
-        for rel, data in files.items():
-            target = (self.root / rel).resolve()
-            if not target.is_relative_to(self.root.resolve()):
-                raise GitError(f"refusing to write {rel}: it leaves the repository")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-
-    def commit(self, message: str, author: str, paths: Iterable[str]) -> str:
-        paths = list(paths)
-        if paths:  # else: commit what the index already holds
-            self.git.run("add", "--sparse", "--", *paths)
-        with self.signer() if self.signer else contextlib.nullcontext(NO_SIGNING) as sign:
-            self.git.run(*sign.args, "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
-                         stdin=message, extra_env={**identity(author), **sign.env})
-        return self.head()
-
-    def push(self, branch: str, *, lease: str | None = None, source: str = "HEAD") -> PushOutcome:
-        """Push HEAD (or `source`) to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
+    def push(self, branch: str, *, source: str, lease: str | None = None) -> PushOutcome:
+        """Push commit `source` to `branch`. A lost race returns RACE; any other refusal raises PushRejected."""
         args = ["push", "--porcelain", "--", "origin", f"{source}:refs/heads/{branch}"]
         if lease is not None:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
@@ -333,16 +309,8 @@ class Workspace:
             log.info("push to %s lost a race: %s", branch, _rejection(text))
             return PushOutcome.RACE
         if not flags:  # never reached the ref update: network, authentication, timeout
-            raise GitError(self.git.failure(result))
+            raise self.git.error(result)
         raise PushRejected(f"push to {branch!r} was refused: {_rejection(text)}")
-
-
-def identity(author: str) -> dict[str, str]:
-    """Author and committer environment for `Name <email>`."""
-    name, _, email = author.partition(" <")
-    email = email.rstrip(">")
-    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
 
 
 def _rejection(text: str) -> str:

@@ -54,9 +54,19 @@ class ImageNotFound(UsageError):
 
 
 class GitError(GitopsBotError):
-    """A git command failed; the message names the command (token redacted) and git's own words."""
+    """A git command failed; the message names the command (token redacted) and git's own words.
+
+    When the error comes from running git: `command` is its argv with secrets redacted,
+    `returncode` its exit code (None: it did not finish) and `stderr` what it said (redacted)."""
 
     exit_code = ExitCode.FAILED
+
+    def __init__(self, message: str, *, command: tuple[str, ...] = (), returncode: int | None = None,
+                 stderr: str = ""):
+        super().__init__(message)
+        self.command = command
+        self.returncode = returncode
+        self.stderr = stderr
 
 
 class PushRejected(GitError):

@@ -20,12 +20,13 @@ from gitops_bot.model.filenames import is_manifest_file
 from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 from gitops_bot.delivery.message import ENV_TRAILER, ROLLBACK_TRAILER, ImageMove, image_moves, moves, trailer
 from gitops_bot.delivery.session import EnvRequest, Session
+from gitops_bot.git.objects import RawChange
 from gitops_bot.planning.states import diff_refs
 from gitops_bot.planning.valuesenv import uses_at
 from gitops_bot.manifests.valuesfiles import ValuesUse, as_values
 
 log = logging.getLogger("gitops_bot.history")
-_FIELDS = "%x1e%H%x1f%cI%x1f%an <%ae>%x1f%P%x1f%B%x1f"
+_FIELDS = ("%H", "%cI", "%an <%ae>", "%P", "%B")
 _FIRST_DEEPEN, _MAX_DEEPEN = 50, 20000
 _PER_DEPLOY = 64  # first guess of the commits one deploy takes, capped at _FIRST_GUESS
 _FIRST_GUESS = 256  # a deepening costs about the same up to a few hundred commits
@@ -95,15 +96,14 @@ class History:
         return True
 
     def _boundary(self) -> set[str]:
-        shallow = self.session.ws.root / ".git" / "shallow"
-        return set(shallow.read_text().split()) if shallow.exists() else set()
+        return self.session.ws.shallow_boundary()
 
     def resolve(self, revs: Iterable[str]) -> list[str]:
         """Full SHAs of `revs`, each an ancestor of the branch head, newest first (exit 2 if not).
 
         Their parents are fetched too: a shallow boundary commit would look like a root commit.
         """
-        git = self.session.ws.git
+        ws = self.session.ws
         pending = list(dict.fromkeys(revs))
         for rev in pending:
             if not is_commit_sha(rev):
@@ -112,10 +112,8 @@ class History:
             found: dict[str, str] = {}
             boundary = self._boundary()  # commits whose parents are not fetched yet
             for rev in pending:
-                res = git.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
-                sha = res.stdout.strip()
-                if res.returncode == 0 and git.run("merge-base", "--is-ancestor", sha, self.head,
-                                                   check=False).returncode == 0:
+                sha = ws.resolve(f"{rev}^{{commit}}")
+                if sha is not None and ws.is_ancestor(sha, self.head):
                     found[rev] = sha
             complete = len(found) == len(pending) and not boundary & set(found.values())
             if complete or not self.deepen():
@@ -123,7 +121,7 @@ class History:
         missing = [r for r in pending if r not in found]
         if missing:
             raise UsageError(f"commit {missing[0]} is not on branch {self.env.branch!r} of {self.env.name}")
-        order = {sha: i for i, sha in enumerate(git.out("rev-list", self.head).split())}
+        order = {sha: i for i, sha in enumerate(ws.rev_list(self.head))}
         return sorted(dict.fromkeys(found.values()), key=lambda s: order.get(s, 0))
 
     # -- reading -------------------------------------------------------------------------------
@@ -145,9 +143,7 @@ class History:
     def refs_like(self, commit: str, base: str, base_refs: list[ImageRef]) -> list[ImageRef]:
         """The references at `commit`, from those at `base`: only the files that differ between the
         two are read (and parsed) at `commit`."""
-        out = self.session.ws.git.out("diff-tree", "-r", "-z", "--no-renames", base, commit, "--",
-                                      *self.pathspecs())
-        changed = _raw_changes(out)
+        changed = _file_changes(self.session.ws.diff_tree(base, commit, self.pathspecs()))
         self._read([c.new for c in changed if c.new])
         paths = {c.path for c in changed}
         refs = [r for r in base_refs if r.file not in paths]
@@ -160,12 +156,10 @@ class History:
         return refs
 
     def _commits(self) -> Iterator[Commit]:
-        out = self.session.ws.git.out("log", "--first-parent", "--raw", "--no-abbrev", "--no-renames", "-z",
-                                      f"--format={_FIELDS}", self.head, "--", *self.pathspecs())
-        for record in filter(None, out.split("\x1e")):
-            sha, date, author, parents, message, raw = record.split("\x1f", 5)
+        for entry in self.session.ws.log_raw(self.head, self.pathspecs(), _FIELDS):
+            sha, date, author, parents, message = entry.fields
             yield Commit(sha, date, author, tuple(parents.split()), message.strip() + "\n",
-                         tuple(_raw_changes(raw)))
+                         tuple(_file_changes(entry.changes)))
 
     def _read(self, blobs: list[str]) -> dict[str, bytes]:
         """Blobs not parsed yet, fetched in one request."""
@@ -254,24 +248,15 @@ class History:
                 return out
 
 
-def _raw_changes(raw: str) -> list[FileChange]:
-    """`git log/diff-tree --raw -z` entries of regular YAML files: `:MODE MODE OLD NEW STATUS\\0PATH\\0`."""
+def _file_changes(changes: Iterable[RawChange]) -> list[FileChange]:
+    """The changes of regular YAML files, by blob id (None: absent or not a regular file)."""
     out = []
-    tokens = raw.split("\0")
-    i = 0
-    while i < len(tokens):
-        meta = tokens[i].strip("\n")
-        if not meta.startswith(":") or i + 1 >= len(tokens):
-            i += 1
-            continue
-        path = tokens[i + 1]
-        i += 2
-        old_mode, new_mode, old, new, _status = meta[1:].split(" ", 4)
-        if not is_manifest_file(path):
+    for c in changes:
+        if not is_manifest_file(c.path):
             continue
         regular = ("100644", "100755")
-        out.append(FileChange(path, old if old != _NO_BLOB and old_mode in regular else None,
-                              new if new != _NO_BLOB and new_mode in regular else None))
+        out.append(FileChange(c.path, c.old if c.old != _NO_BLOB and c.old_mode in regular else None,
+                              c.new if c.new != _NO_BLOB and c.new_mode in regular else None))
     return out
 
 

@@ -10,7 +10,6 @@ from gitops_bot.delivery.message import REVERTS_TRAILER, compose
 from gitops_bot.delivery.push import Applied
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import EnvRequest, Session
-from gitops_bot.git.workspace import identity
 from gitops_bot.model.errors import RevertConflict, UsageError
 from gitops_bot.ops.history import History
 from gitops_bot.planning.plan import environment_refs
@@ -31,36 +30,26 @@ def revert(session: Session, request: RevertRequest) -> WriteResult:
     env, head = session.environment(EnvRequest(request.env))
     history = History(session, env, head)
     shas = history.resolve(request.commits)
-    git = session.ws.git
+    ws = session.ws
 
     def apply(base: str) -> Applied:
         all_changes = []
         made = None
         for sha in shas:
-            parents = git.out("rev-list", "--parents", "-n", "1", sha).split()[1:]
-            before = environment_refs(session.manifests(env, "HEAD"))
-            args = ["revert", "--no-commit", "--no-edit"] + (["-m", "1"] if len(parents) > 1 else [])
-            res = git.run(*args, sha, check=False)
-            if res.returncode != 0:
-                conflicted = git.out("diff", "--name-only", "--diff-filter=U").split()
-                git.run("revert", "--abort", check=False)
-                git.run("reset", "--hard", "--quiet", base)
-                where = ", ".join(conflicted) or git.failure(res)
-                raise RevertConflict(f"reverting {sha[:12]} conflicts with later changes in {where}; "
-                                     f"nothing was pushed")
-            if git.run("diff", "--cached", "--quiet", check=False).returncode == 0:
-                git.run("revert", "--quit", check=False)
+            current = made or base
+            before = environment_refs(session.manifests(env, current))
+            merged = ws.revert_tree(sha, current, session.config.author)  # merge commits: against parent 1
+            if merged.conflicts:
+                raise RevertConflict(f"reverting {sha[:12]} conflicts with later changes in "
+                                     f"{', '.join(merged.conflicts)}; nothing was pushed")
+            if merged.tree == ws.tree_of(current):
                 continue  # already reverted: nothing to commit
-            git.run("revert", "--quit", check=False)
-            tree = git.out("write-tree")  # the index holds the revert: read its refs from a temp commit
-            temp = git.run("commit-tree", tree, "-p", "HEAD", "-m", "tmp",
-                           extra_env=identity(session.config.author)).stdout.strip()
-            changes = diff_refs(before, environment_refs(session.manifests(env, temp)))
-            original = git.out("log", "-1", "--format=%s", sha)
+            changes = diff_refs(before, environment_refs(session.manifests(env, merged.tree)))
+            original = ws.subjects("-1", sha)[0]
             message = compose(f"revert({env.name}): {original}", env.name, changes,
                               [(REVERTS_TRAILER, sha)], [f"This reverts commit {sha}.", ""],
                               context=session.context)
-            made = session.ws.commit(message, session.config.author, ())
+            made = ws.commit_tree(merged.tree, [current], message, session.config.author)
             all_changes.extend(changes)
         return Applied(made, tuple(all_changes))
 

@@ -27,18 +27,10 @@ def discovery_at(ws: TreeReader, env: Environment, commit: str, manifests: Seque
 def values_files(ws: TreeReader, uses: Iterable[ValuesUse], commit: str) -> list[RepoFile]:
     """The files themselves, read from git objects in one batch. A symbolic link is not followed
     (files reached through links are never read): it is skipped with a warning."""
-    paths = sorted({use.path for use in uses})
-    listing = ws.git.out("ls-tree", "-z", "--full-tree", commit, "--", *paths) if paths else ""
-    blobs: dict[str, str] = {}
-    for item in filter(None, listing.split("\0")):
-        meta, name = item.split("\t", 1)
-        mode, _type, sha = meta.split()
-        if mode == "120000":
-            log.warning("skipping values file %s: a symbolic link (not followed)", name)
-        elif mode in ("100644", "100755"):
-            blobs[name] = sha
-    data = ws.read_blobs_batched(list(blobs.values()))
-    return [RepoFile(name, data[sha]) for name, sha in sorted(blobs.items())]
+    files, links = ws.read_regular(commit, (use.path for use in uses))
+    for name in links:
+        log.warning("skipping values file %s: a symbolic link (not followed)", name)
+    return files
 
 
 def with_values(ws: TreeReader, env: Environment, commit: str, manifests: list[Manifest],

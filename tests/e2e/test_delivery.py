@@ -58,8 +58,10 @@ def test_clone_is_minimal(remote: Remote, run_bot: RunBot, tmp_path: Path) -> No
     assert fetches[0][-1] == "+refs/heads/staging:refs/remotes/origin/staging"  # one branch
     assert not [a for a in trace_argvs(trace) if a[:1] == ["clone"]]
     assert (workdir / ".git" / "shallow").is_file()
-    assert sorted(p.name for p in (workdir / "flux" / "clusters").iterdir()) == ["staging"]  # sparse
-    assert git("sparse-checkout", "list", cwd=workdir).split() == [".gitops-bot", STAGING]
+    # no work tree: nothing checked out, no file of the repository on disk, a bare object store
+    assert not [a for a in trace_argvs(trace) if a[:1] in (["checkout"], ["sparse-checkout"], ["add"])]
+    assert [p.name for p in workdir.iterdir()] == [".git"]
+    assert git("rev-parse", "--is-bare-repository", cwd=workdir / ".git") == "true"
 
 
 # -- --workdir reuse ----------------------------------------------------------------------------------

@@ -183,7 +183,7 @@ def test_everything_works_from_a_shallow_clone(remote: Remote, run_bot: RunBot, 
     proc = run_bot("--repo", remote.url, "--workdir", str(workdir), "revert", first, "--env", "staging")
     assert proc.returncode == 0, proc.stderr
     assert git("rev-parse", "--is-shallow-repository", cwd=workdir) == "true"
-    assert int(git("rev-list", "--count", "HEAD", cwd=workdir)) < remote.count("staging")
+    assert int(git("rev-list", "--count", "refs/remotes/origin/staging", cwd=workdir)) < remote.count("staging")
     assert tags(run_bot, remote)["kai-api-server"] == "1a2b3c4"
     proc = run_bot("--repo", remote.url, "--workdir", str(workdir), "--output", "json", "history",
                    "--env", "staging", "--limit", "3")

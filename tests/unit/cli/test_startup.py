@@ -134,7 +134,7 @@ def test_a_bump_sets_up_its_clone_with_one_git_init_and_no_git_config(tmp_path: 
     assert get("remote.origin.url") == remote.url
     assert get("remote.origin.promisor") == "true"
     assert get("remote.origin.partialclonefilter") == "blob:none"
-    assert get("core.sparseCheckoutCone") == "true"
+    assert get("core.bare") == "true"  # an object store: no work tree to check out
     assert get("gitops-bot.workdir") == "true"
 
 

@@ -22,11 +22,11 @@ def _isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     isolate_git(tmp_path / "home", monkeypatch)
 
 
-def _commit_on(ws: Workspace, base: str, tag: bytes) -> None:
-    ws.checkout(base, "staging", ["flux/clusters/staging"])
-    path = ws.root / API
-    path.write_bytes(path.read_bytes().replace(b"tag: 1a2b3c4", b"tag: " + tag))
-    ws.commit("bump", "gitops-bot <bot@example.com>", [API])
+def _commit_on(ws: Workspace, base: str, tag: bytes) -> str:
+    data = ws.read_file(base, API)
+    assert data is not None
+    return ws.commit_files(base, {API: data.replace(b"tag: 1a2b3c4", b"tag: " + tag)}, "bump\n",
+                           "gitops-bot <bot@example.com>")
 
 
 def test_shallow_update_not_allowed_is_a_lost_race(remote: Remote) -> None:
@@ -35,14 +35,14 @@ def test_shallow_update_not_allowed_is_a_lost_race(remote: Remote) -> None:
     base = remote.commit_file("staging", "notes.txt", b"one\n")
     with Workspace.open(remote.url, Credentials(), workdir=None, progress=False) as ws:
         assert ws.fetch("staging") == base
-        _commit_on(ws, base, b"5d6e7f8")
+        made = _commit_on(ws, base, b"5d6e7f8")
         git("update-ref", "refs/heads/staging", "refs/heads/main", cwd=remote.bare)  # force-push
         refs = remote.refs()
-        assert ws.push("gitops-bot/staging", lease="") is PushOutcome.RACE
+        assert ws.push("gitops-bot/staging", lease="", source=made) is PushOutcome.RACE
         assert remote.refs() == refs
         new_base = ws.fetch("staging")
-        _commit_on(ws, new_base, b"5d6e7f8")
-        assert ws.push("gitops-bot/staging", lease="") is PushOutcome.PUSHED
+        made = _commit_on(ws, new_base, b"5d6e7f8")
+        assert ws.push("gitops-bot/staging", lease="", source=made) is PushOutcome.PUSHED
     assert git("rev-parse", "refs/heads/gitops-bot/staging~1", cwd=remote.bare) == remote.head("main")
 
 

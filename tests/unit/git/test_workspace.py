@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import gitops_bot.git.runner
+from gitops_bot.git.runner import Timeouts
 from gitops_bot.git.workspace import PushOutcome, Workspace
 from gitops_bot.github.credentials import Credentials
 from gitops_bot.model.errors import GitError, PushRejected, UsageError
@@ -38,27 +38,27 @@ def missing_objects(root: Path) -> list[str]:
 
 # -- minimal clone ------------------------------------------------------------------------------------
 
-def test_clone_is_one_branch_shallow_blobless_and_sparse(remote: Remote) -> None:
+def test_clone_is_one_branch_shallow_blobless_and_has_no_work_tree(remote: Remote) -> None:
     remote.commit_file("staging", "README.md", b"second commit\n")  # history deeper than one commit
     with open_ws(remote) as ws:
         head = ws.fetch("staging")
-        ws.checkout(head, "staging", [STAGING, ".gitops-bot"])
+        files = ws.read_files(head, STAGING)
         assert head == remote.head("staging")
         assert ws.is_shallow()
-        assert git("rev-list", "--count", "HEAD", cwd=ws.root) == "1"
-        assert git("for-each-ref", "--format=%(refname)", cwd=ws.root).split() == [
-            "refs/heads/staging", "refs/remotes/origin/staging"]
-        # Sparse: the environment's path and the top-level files are there, production is not.
-        assert (ws.root / API).is_file()
-        assert (ws.root / "README.md").is_file()
-        assert not (ws.root / "flux/clusters/production").exists()
+        assert git("rev-list", "--count", head, cwd=ws.root / ".git") == "1"
+        assert git("for-each-ref", "--format=%(refname)", cwd=ws.root / ".git").split() == [
+            "refs/remotes/origin/staging"]
+        # No work tree: a bare store, and no file of the repository on disk.
+        assert git("rev-parse", "--is-bare-repository", cwd=ws.root / ".git") == "true"
+        assert [p.name for p in ws.root.iterdir()] == [".git"]
+        assert next(f.data for f in files if f.path == API) == remote.show("staging", API)
         # Blob-less: the blobs only production uses were never transferred.
         def blobs(path: str) -> set[str]:
-            return set(git("ls-tree", "-r", "--object-only", "HEAD", path, cwd=ws.root).split())
+            return set(git("ls-tree", "-r", "--object-only", head, path, cwd=ws.root / ".git").split())
 
         only_prod = blobs("flux/clusters/production") - blobs(STAGING)
         assert only_prod
-        assert only_prod <= set(missing_objects(ws.root))
+        assert only_prod <= set(missing_objects(ws.root / ".git"))
         # Reading the environment fetches exactly its blobs, in one go.
         files = ws.read_files(head, STAGING)
         assert {f.path for f in files} >= {API}
@@ -93,8 +93,7 @@ def test_workdir_is_reused_not_recloned(remote: Remote, tmp_path: Path) -> None:
     workdir = tmp_path / "work"
     ws = open_ws(remote, workdir)
     first = ws.fetch("staging")
-    ws.checkout(first, "staging", [STAGING])
-    (workdir / API).write_bytes(b"left-over edit\n")
+    assert ws.read_file(first, API) == remote.show("staging", API)
     ws.close()
     assert (workdir / ".git").is_dir()  # not owned: kept
     marker = workdir / ".git" / "kept-by-test"
@@ -103,11 +102,11 @@ def test_workdir_is_reused_not_recloned(remote: Remote, tmp_path: Path) -> None:
 
     ws = open_ws(remote, workdir)
     head = ws.fetch("staging")
-    ws.checkout(head, "staging", [STAGING])
     assert marker.exists()
     assert head == second_commit
-    assert (workdir / API).read_bytes() == b"# a colleague's edit\n"  # hard reset, edit gone
-    assert git("status", "--porcelain", cwd=workdir) == ""
+    assert ws.read_file(head, API) == b"# a colleague's edit\n"
+    assert git("cat-file", "-e", f"{first}^{{tree}}", cwd=workdir / ".git") == ""  # still in the cache
+    assert [p.name for p in workdir.iterdir()] == [".git"]  # an object cache: no files of the repository
 
 
 def test_workdir_that_holds_other_files_is_refused(remote: Remote, tmp_path: Path) -> None:
@@ -129,10 +128,9 @@ def silent_server() -> Iterator[str]:
         yield url
 
 
-def test_network_timeout_stops_git_and_its_helpers(silent_server: str, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gitops_bot.git.runner, "NETWORK_TIMEOUT", 1.0)
-    with Workspace.open(silent_server, Credentials("t0ken-long-enough-to-be-one"), workdir=None, progress=False) as ws:
+def test_network_timeout_stops_git_and_its_helpers(silent_server: str, tmp_path: Path) -> None:
+    with Workspace.open(silent_server, Credentials("t0ken-long-enough-to-be-one"), workdir=None, progress=False,
+                        timeouts=Timeouts(network=1.0)) as ws:
         started = time.monotonic()
         with pytest.raises(GitError, match=r"^git fetch from http://127\.0\.0\.1:\d+/kai-gitops\.git "
                                            r"timed out after 1 s$"):
@@ -152,21 +150,21 @@ def test_unreachable_remote_is_one_line_naming_the_cause(tmp_path: Path) -> None
 
 # -- pushing ------------------------------------------------------------------------------------------
 
-def _edit_and_commit(ws: Workspace, head: str, tag: bytes) -> None:
-    ws.checkout(head, "staging", [STAGING])
-    data = (ws.root / API).read_bytes().replace(b"tag: 1a2b3c4", b"tag: " + tag)
-    ws.write({API: data})
-    ws.commit(f"bump {tag.decode()}\n", "Test <test@example.com>", [API])
+def _edit_and_commit(ws: Workspace, head: str, tag: bytes) -> str:
+    old = ws.read_file(head, API)
+    assert old is not None
+    data = old.replace(b"tag: 1a2b3c4", b"tag: " + tag)
+    return ws.commit_files(head, {API: data}, f"bump {tag.decode()}\n", "Test <test@example.com>")
 
 
 def test_lost_race_is_reported_not_raised(remote: Remote, tmp_path: Path) -> None:
     with open_ws(remote) as first, open_ws(remote) as second:
         head = first.fetch("staging")
         assert second.fetch("staging") == head
-        _edit_and_commit(first, head, b"aaaaaaa")
-        _edit_and_commit(second, head, b"bbbbbbb")
-        assert first.push("staging") is PushOutcome.PUSHED
-        assert second.push("staging") is PushOutcome.RACE
+        mine = _edit_and_commit(first, head, b"aaaaaaa")
+        theirs = _edit_and_commit(second, head, b"bbbbbbb")
+        assert first.push("staging", source=mine) is PushOutcome.PUSHED
+        assert second.push("staging", source=theirs) is PushOutcome.RACE
     assert b"tag: aaaaaaa" in remote.show("staging", API)
 
 
@@ -176,9 +174,9 @@ def test_hook_refusal_raises_with_the_servers_message(remote: Remote) -> None:
     hook.chmod(0o755)
     with open_ws(remote) as ws:
         head = ws.fetch("staging")
-        _edit_and_commit(ws, head, b"ccccccc")
+        made = _edit_and_commit(ws, head, b"ccccccc")
         with pytest.raises(PushRejected, match=r"staging is frozen for the release; .*hook declined"):
-            ws.push("staging")
+            ws.push("staging", source=made)
     assert remote.head("staging") == head
 
 

@@ -1,0 +1,171 @@
+"""Reading the object store: commits, trees, blobs, history walks and diffs, as typed values.
+
+`Repo` is the part of the git layer that needs no remote and no work tree: every query the
+project makes of commits and trees is a method here (docs/reading-yaml.md says how history uses
+them). Blobs a partial clone lacks are fetched by `Workspace` (workspace.py), which extends this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gitops_bot.git.runner import Git
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the tree with no entries
+NO_OBJECT = "0" * 40
+REGULAR = ("100644", "100755")
+LINK = "120000"
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One `ls-tree` line: mode, type (blob, tree, commit), object id and repository path."""
+
+    mode: str
+    type: str
+    sha: str
+    path: str
+
+
+@dataclass(frozen=True)
+class RawChange:
+    """One `--raw` line of a diff: both sides' mode and object id (NO_OBJECT: absent), the status, the path."""
+
+    old_mode: str
+    new_mode: str
+    old: str
+    new: str
+    status: str
+    path: str
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit of a `log --raw` walk: its formatted fields and the files it changed."""
+
+    fields: tuple[str, ...]
+    changes: tuple[RawChange, ...]
+
+
+class Repo:
+    """Queries of one repository's objects, each one git command through the runner."""
+
+    def __init__(self, git: Git):
+        self.git = git
+        # (tree-ish, path) -> mode of the files listed so far: a commit on them keeps their modes
+        self.modes: dict[tuple[str, str], str] = {}
+
+    # -- names -----------------------------------------------------------------------------------
+    def rev_parse(self, *revs: str) -> str:
+        """The object id `revs` names (one per line for several)."""
+        return self.git.out("rev-parse", *revs)
+
+    def resolve(self, rev: str) -> str | None:
+        """The object `rev` names (`commit:path`, `sha^{commit}`...), or None when it names none."""
+        result = self.git.run("rev-parse", "--verify", "--quiet", rev, check=False)
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    def tree_of(self, commit: str) -> str:
+        return self.git.out("rev-parse", f"{commit}^{{tree}}")
+
+    def has_commit(self, oid: str) -> bool:
+        return self.git.run("cat-file", "-e", f"{oid}^{{commit}}", check=False).returncode == 0
+
+    # -- commits and history ---------------------------------------------------------------------
+    def is_ancestor(self, commit: str, of: str) -> bool:
+        return self.git.run("merge-base", "--is-ancestor", commit, of, check=False).returncode == 0
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        return self.git.run("merge-base", one, other, check=False).stdout.strip() or None
+
+    def rev_list(self, *revs: str, reverse: bool = False) -> list[str]:
+        """Commits reachable from `revs` (`a..b` ranges too), newest first unless `reverse`."""
+        return self.git.out("rev-list", *(["--reverse"] if reverse else []), *revs, "--").split()
+
+    def parents(self, commit: str) -> list[str]:
+        return self.git.out("rev-list", "--parents", "-n", "1", commit, "--").split()[1:]
+
+    def subjects(self, *revs: str) -> list[str]:
+        """The subject line of each commit of `revs` (a range, or `-1 SHA`), newest first."""
+        return self.git.out("log", "--format=%s", *revs, "--").splitlines()
+
+    def commit_text(self, commit: str) -> str:
+        """The raw commit object: headers, a blank line, the message."""
+        return self.git.run("cat-file", "commit", commit).stdout
+
+    def log_raw(self, head: str, paths: Sequence[str], fields: Sequence[str], *,
+                first_parent: bool = True) -> list[LogEntry]:
+        """The commits of `head` that touch `paths`, newest first, with the `--format` `fields`
+        (placeholders such as %H, %B) and their `--raw` changes against the first parent."""
+        fmt = "%x1e" + "".join(f"{f}%x1f" for f in fields)
+        out = self.git.out("log", *(["--first-parent"] if first_parent else []), "--raw", "--no-abbrev",
+                           "--no-renames", "-z", f"--format={fmt}", head, "--", *paths)
+        entries = []
+        for record in filter(None, out.split("\x1e")):
+            *values, raw = record.split("\x1f", len(fields))
+            entries.append(LogEntry(tuple(values), tuple(_raw(raw))))
+        return entries
+
+    # -- trees and diffs -------------------------------------------------------------------------
+    def ls_tree(self, treeish: str, paths: Sequence[str] = (), *, recursive: bool = False) -> list[TreeEntry]:
+        """The entries of `treeish` (a commit or tree) at `paths` (all when empty), by full path."""
+        out = self.git.out("ls-tree", *(["-r"] if recursive else []), "-z", "--full-tree", treeish, "--", *paths)
+        entries = []
+        for item in filter(None, out.split("\0")):
+            meta, path = item.split("\t", 1)
+            mode, kind, sha = meta.split()
+            entries.append(TreeEntry(mode, kind, sha, path))
+            self.modes[(treeish, path)] = mode
+        return entries
+
+    def paths(self, treeish: str) -> list[str]:
+        """Every file path of the repository at `treeish` (from its trees: no blob is fetched)."""
+        return list(filter(None, self.git.out("ls-tree", "-r", "-z", "--name-only", "--full-tree",
+                                              treeish).split("\0")))
+
+    def diff_tree(self, old: str, new: str, paths: Sequence[str] = ()) -> list[RawChange]:
+        """What changed between two commits or trees, file by file (renames as delete + add)."""
+        return _raw(self.git.out("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", "--raw",
+                                 old, new, "--", *paths))
+
+    def diff(self, old: str, new: str) -> str:
+        """The patch between two commits, as `git diff` prints it (no colour, no external tool)."""
+        return self.git.run("diff", "--no-color", "--no-ext-diff", old, new, "--").stdout
+
+    def missing_in(self, tree: str) -> set[str]:
+        """Blobs under `tree` not in the clone; listed without fetching them (rev-list --missing)."""
+        out = self.git.out("rev-list", "--objects", "--missing=print", tree)
+        return {line[1:].split()[0] for line in out.splitlines() if line.startswith("?")}
+
+    def cat(self, shas: Iterable[str]) -> dict[str, bytes]:
+        """The contents of objects, read in one `cat-file --batch`."""
+        wanted = list(shas)
+        if not wanted:
+            return {}
+        data = self.git.run_bytes("cat-file", "--batch", stdin=("\n".join(wanted) + "\n").encode())
+        blobs: dict[str, bytes] = {}
+        pos = 0
+        while pos < len(data):
+            header_end = data.index(b"\n", pos)
+            sha, _type, size = data[pos:header_end].decode().split()
+            start = header_end + 1
+            blobs[sha] = data[start : start + int(size)]
+            pos = start + int(size) + 1
+        return blobs
+
+
+def _raw(raw: str) -> list[RawChange]:
+    """`--raw -z` entries: `:MODE MODE OLD NEW STATUS\\0PATH\\0` (what precedes the first is skipped)."""
+    out = []
+    tokens = raw.split("\0")
+    i = 0
+    while i < len(tokens):
+        meta = tokens[i].strip("\n")
+        if not meta.startswith(":") or i + 1 >= len(tokens):
+            i += 1
+            continue
+        old_mode, new_mode, old, new, status = meta[1:].split(" ", 4)
+        out.append(RawChange(old_mode, new_mode, old, new, status, tokens[i + 1]))
+        i += 2
+    return out

@@ -1,0 +1,103 @@
+"""Writing commits without a work tree: new blobs, a tree built in a temporary index, `commit-tree`.
+
+Nothing of the repository is ever written to disk as files: the base commit's tree is read into an
+index file of our own (`read-tree`, trees only: no blob is needed), the edited files are stored as
+blobs from memory (`hash-object -w --stdin`), put in that index (`update-index --index-info`), the
+tree written (`write-tree`) and committed (`commit-tree`, signed when commit.sign says so). The tree
+is the one `git add` of the same edits in a checkout would give (tests/unit/git/test_plumbing.py).
+A revert is a three-way merge of trees (`merge-tree --write-tree`), never a checkout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops_bot.git.objects import EMPTY_TREE, REGULAR, Repo
+from gitops_bot.git.signing import NO_SIGNING, Signing
+from gitops_bot.model.errors import GitError
+
+Signer = Callable[[], contextlib.AbstractContextManager[Signing]]
+
+
+@dataclass(frozen=True)
+class MergedTree:
+    """The outcome of a tree merge: the tree written, and the paths that conflicted (none: clean)."""
+
+    tree: str
+    conflicts: tuple[str, ...] = ()
+
+
+def identity(author: str) -> dict[str, str]:
+    """Author and committer environment for `Name <email>`."""
+    name, _, email = author.partition(" <")
+    email = email.rstrip(">")
+    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+class CommitWriter(Repo):
+    """Plumbing that adds objects to the repository: blobs, trees, commits."""
+
+    signer: Signer | None = None  # how commits are signed (commit.sign: ssh|gpg); the session sets it
+
+    def hash_blob(self, data: bytes) -> str:
+        """Store `data` as a blob; its id."""
+        return self.git.run_bytes("hash-object", "-w", "--stdin", stdin=data).decode().strip()
+
+    def tree_with(self, base: str, files: Mapping[str, bytes]) -> str:
+        """The tree of `base` (a commit or tree) with `files` (path -> contents) written over it.
+
+        A file keeps the mode it has in `base` (an executable stays executable); a new one is 100644.
+        """
+        for path in files:
+            if any(part in ("", ".", "..", ".git") for part in path.split("/")):
+                raise GitError(f"refusing to write {path}: it leaves the repository")
+        unknown = sorted(p for p in files if (base, p) not in self.modes)
+        if unknown:  # listed already when the planner read them: else one ls-tree
+            self.ls_tree(base, unknown)
+        lines = []
+        for path, data in sorted(files.items()):
+            mode = self.modes.get((base, path), "100644")
+            lines.append(f"{mode if mode in REGULAR else '100644'} {self.hash_blob(data)}\t{path}\0")
+        with tempfile.TemporaryDirectory(prefix="gitops-bot-index-") as folder:
+            index = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+            self.git.run("read-tree", base, extra_env=index)
+            if lines:
+                self.git.run("update-index", "-z", "--index-info", stdin="".join(lines), extra_env=index)
+            # --missing-ok: the blobs of files outside the edit are not in a blob-less store, and
+            # checking them would make git fetch every one of them
+            return self.git.out_env("write-tree", "--missing-ok", extra_env=index)
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str, author: str, *,
+                    sign: bool = True) -> str:
+        """A commit of `tree` on `parents` with `message` verbatim, by `author` (signed as configured)."""
+        parent_args = [arg for p in parents for arg in ("-p", p)]
+        with self.signer() if self.signer and sign else contextlib.nullcontext(NO_SIGNING) as signing:
+            return self.git.run(*signing.args, "commit-tree", *(["-S"] if signing.args else []), tree,
+                                *parent_args, "-F", "-", stdin=message,
+                                extra_env={**identity(author), **signing.env}).stdout.strip()
+
+    def commit_files(self, base: str, files: Mapping[str, bytes], message: str, author: str) -> str:
+        """A commit on `base` whose tree is base's with `files` written: the edit of a whole run."""
+        return self.commit_tree(self.tree_with(base, files), [base], message, author)
+
+    def revert_tree(self, commit: str, onto: str, author: str) -> MergedTree:
+        """The tree of `onto` with the change `commit` made (against its first parent) undone.
+
+        A three-way merge whose base is `commit` and whose other side is its parent's tree: the
+        other side is a temporary commit of that tree on top of `commit`, so that the merge base
+        git finds is `commit` itself (it is an ancestor of `onto`).
+        """
+        parents = self.parents(commit)
+        undo = self.tree_of(parents[0]) if parents else EMPTY_TREE
+        other = self.commit_tree(undo, [commit], "revert\n", author, sign=False)
+        result = self.git.run("merge-tree", "--write-tree", "--name-only", "--no-messages", onto, other,
+                              check=False)
+        if result.returncode not in (0, 1):
+            raise self.git.error(result)
+        tree, *conflicted = result.stdout.splitlines()
+        return MergedTree(tree, tuple(dict.fromkeys(c for c in conflicted if c)))
