@@ -7,6 +7,7 @@ so planning/ never imports git/.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,20 +18,15 @@ class RepoFile:
     data: bytes
 
 
-class GitOutput(Protocol):
-    def out(self, *args: str, network: bool = False) -> str: ...
-
-
 class TreeReader(Protocol):
     """Files and trees of the repository at a commit."""
-
-    @property
-    def git(self) -> GitOutput: ...  # values-file listing (`ls-tree` of chosen paths)
 
     def paths(self, commit: str) -> list[str]: ...
 
     def read_file(self, commit: str, path: str) -> bytes | None: ...
 
     def read_files(self, commit: str, path: str) -> list[RepoFile]: ...
+
+    def read_regular(self, commit: str, paths: Iterable[str]) -> tuple[list[RepoFile], list[str]]: ...
 
     def read_blobs_batched(self, shas: list[str]) -> dict[str, bytes]: ...
