@@ -30,11 +30,6 @@ Invoke = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path / "remote")
-
-
-@pytest.fixture
 def rsps() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock

@@ -12,15 +12,10 @@ import responses
 
 from gitops_bot.cli.app import main
 from tests.support.github_mock import SLUG, GitHubMock
-from tests.support.gitrepo import Remote, make_remote
+from tests.support.gitrepo import Remote
 
 TOKEN = "ghp_pr_test_token_1234567890"
 API = "https://api.github.com"
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path / "remote")
 
 
 @pytest.fixture

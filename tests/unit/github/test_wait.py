@@ -24,7 +24,7 @@ from gitops_bot.github.wait import Clock, WaitRequest, wait_for
 from gitops_bot.model.errors import ConfigError
 from gitops_bot.ops import wait as waitcmd
 from tests.support.github_mock import SLUG
-from tests.support.gitrepo import Remote, make_remote
+from tests.support.gitrepo import Remote
 
 API = "https://api.github.com"
 TOKEN = "ghp_wait_token_0123456789abcdef"
@@ -206,11 +206,6 @@ def test_config_values_and_defaults() -> None:
 # --- the command line ---------------------------------------------------------------------------
 
 Invoke = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path / "remote")
 
 
 @pytest.fixture
