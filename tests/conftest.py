@@ -17,13 +17,10 @@ if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
     os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _hypothesis_dir
     atexit.register(shutil.rmtree, _hypothesis_dir, True)
 
+from tests.support.env import clean_env
 from tests.support.gitrepo import Remote, make_remote
 
 BOT = shutil.which("gitops-bot") or str(Path(sys.executable).with_name("gitops-bot"))
-_STRIP = ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
-          "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_API_URL", "GITHUB_SERVER_URL")
-_STRIP += ("GITOPS_BOT_APP_ID", "GITOPS_BOT_APP_PRIVATE_KEY", "GITOPS_BOT_APP_INSTALLATION_ID",
-           "GITOPS_BOT_SIGNING_KEY", "GITHUB_GRAPHQL_URL")  # docs/github.md
 
 
 @pytest.fixture
@@ -33,10 +30,8 @@ def remote(tmp_path: Path) -> Remote:
 
 
 def bot_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _STRIP and not k.startswith("GIT_")}
-    env.update({"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
-    env.update(extra or {})
-    return env
+    """The environment the installed CLI runs with: see tests/support/env.py."""
+    return clean_env(home, extra)
 
 
 RunBot = Callable[..., subprocess.CompletedProcess[str]]

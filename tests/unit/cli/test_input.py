@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from gitops_bot.cli import app as cli
 from gitops_bot.model.slug import is_slug
+from tests.support.env import clean_env
 from tests.support.gitrepo import Remote, git, make_remote
 
 
@@ -39,9 +40,7 @@ class Bench:
     files: Path
 
     def run(self, *argv: str) -> Run:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("GIT_", "GITHUB_", "GITOPS_BOT_"))}
-        env.update({"HOME": str(self.home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
+        env = clean_env(self.home)
         out, err = io.StringIO(), io.StringIO()
         with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(err):

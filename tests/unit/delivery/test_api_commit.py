@@ -18,6 +18,7 @@ from gitops_bot.cli.app import main
 from gitops_bot.delivery.api_commit import file_changes
 from gitops_bot.git.workspace import Workspace
 from gitops_bot.github.credentials import Credentials
+from tests.support.env import scrub_environ
 from tests.support.fake_graphql import FakeGraphQL
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, git, make_remote
@@ -45,12 +46,7 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
            remote: Remote) -> Invoke:
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
-    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_API_URL",
-                "GITHUB_GRAPHQL_URL", "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITOPS_BOT_APP_ID"):
-        monkeypatch.delenv(var, raising=False)
+    scrub_environ(monkeypatch, home, {"GITOPS_BOT_TOKEN": TOKEN})
     config = tmp_path / "signed.yaml"
     config.write_text("commit:\n  sign: github\n")
 

@@ -11,6 +11,7 @@ import pytest
 import responses
 
 from gitops_bot.cli.app import main
+from tests.support.env import scrub_environ
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote
 
@@ -32,12 +33,7 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
            remote: Remote) -> Invoke:
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
-    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_API_URL",
-                "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"):
-        monkeypatch.delenv(var, raising=False)
+    scrub_environ(monkeypatch, home, {"GITOPS_BOT_TOKEN": TOKEN})
 
     def run(*args: str) -> tuple[int, str, str]:
         argv = ["--repo", SLUG, "--remote-url", remote.url, "--output", "json", *args]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.github_mock import SLUG, GitHubMock
-from tests.unit.delivery.test_pull_request import API, Invoke, bump_prod, gh, invoke, remote  # noqa: F401
+from tests.unit.delivery.test_pull_request import API, Invoke, bump_prod, gh, invoke  # noqa: F401
 
 FORBIDDEN = {"message": "Resource not accessible by personal access token"}
 

@@ -7,7 +7,7 @@ import json
 
 from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote
-from tests.unit.delivery.test_pull_request import Invoke, bump_prod, gh, invoke, remote  # noqa: F401 (fixtures)
+from tests.unit.delivery.test_pull_request import Invoke, bump_prod, gh, invoke  # noqa: F401 (fixtures)
 
 PRODUCTION_VALUES = "helm-charts/kai/values-production.yaml"
 

@@ -14,6 +14,7 @@ import pytest
 import responses
 
 from gitops_bot.cli.app import main
+from tests.support.env import scrub_environ
 from tests.support.ghapp import APP_ID, AppKey
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, make_remote
@@ -39,13 +40,7 @@ def gh() -> Iterator[GitHubMock]:
 def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: AppKey) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
-                "GITHUB_API_URL", "GITOPS_BOT_APP_INSTALLATION_ID", "GITOPS_BOT_SIGNING_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("GITOPS_BOT_APP_ID", APP_ID)
-    monkeypatch.setenv("GITOPS_BOT_APP_PRIVATE_KEY", key.pem)
+    scrub_environ(monkeypatch, home, {"GITOPS_BOT_APP_ID": APP_ID, "GITOPS_BOT_APP_PRIVATE_KEY": key.pem})
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -23,6 +23,7 @@ from gitops_bot.github.statuses import StatusReader
 from gitops_bot.github.wait import Clock, WaitRequest, wait_for
 from gitops_bot.model.errors import ConfigError
 from gitops_bot.ops import wait as waitcmd
+from tests.support.env import scrub_environ
 from tests.support.github_mock import SLUG
 from tests.support.gitrepo import Remote
 
@@ -220,13 +221,8 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
            remote: Remote, clock: FakeClock) -> Invoke:
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github-output"))
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
-    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_API_URL", "GITOPS_BOT_APP_ID"):
-        monkeypatch.delenv(var, raising=False)
+    scrub_environ(monkeypatch, home, {"GITOPS_BOT_TOKEN": TOKEN, "GITHUB_OUTPUT": str(tmp_path / "github-output"),
+                                      "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
 
     def run(*args: str) -> tuple[int, str, str]:
         try:
