@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 # Hypothesis keeps a cache next to the tests unless told otherwise: keep the checkout clean.
 if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
@@ -19,6 +21,18 @@ if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
 
 from tests.support.env import clean_env
 from tests.support.gitrepo import Remote, make_remote
+
+# The one Hypothesis setup: no deadline (a property may run git or parse a large tree), examples
+# kept in that temporary folder, fixtures that a property only reads (remote, tmp_path) allowed,
+# and the same examples on every CI run so a red build replays. Tests set only max_examples.
+settings.register_profile(
+    "gitops-bot",
+    deadline=None,
+    database=DirectoryBasedExampleDatabase(Path(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"]) / "examples"),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=bool(os.environ.get("CI")),
+)
+settings.load_profile("gitops-bot")
 
 BOT = shutil.which("gitops-bot") or str(Path(sys.executable).with_name("gitops-bot"))
 

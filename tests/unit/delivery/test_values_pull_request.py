@@ -13,7 +13,7 @@ PRODUCTION_VALUES = "helm-charts/kai/values-production.yaml"
 
 
 def test_a_values_file_change_is_delivered_as_a_pull_request(gh: GitHubMock, invoke: Invoke,  # noqa: F811
-                                                              remote: Remote) -> None:  # noqa: F811
+                                                              remote: Remote) -> None:
     main_before = remote.head("main")
     gh.repo()
     gh.list_open([])

@@ -192,7 +192,7 @@ def _shape(node: yaml.Node) -> object:
     return (node.tag, node.start_mark.index, node.end_mark.index, [_shape(c) for c in children])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(data=_trees, shared=_trees, flow=st.sampled_from([None, True, False]))
 def test_the_event_composer_matches_libyaml(data: object, shared: object, flow: bool | None) -> None:
     text = yaml.safe_dump({"a": shared, "b": [shared, data], "c": shared}, default_flow_style=flow)

@@ -11,7 +11,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 from ruamel.yaml import YAML
 
 from gitops_bot.cli.exits import exit_code
@@ -25,15 +24,7 @@ from tests.support.paths import REPO
 EDITOR = REPO / "fixtures" / "editor"
 CASES: list[dict[str, Any]] = yaml.safe_load((EDITOR / "cases.yaml").read_text(encoding="utf-8"))["cases"]
 FIXTURES = sorted(p.name for p in EDITOR.glob("*.yaml") if p.name != "cases.yaml")
-PROPERTY = settings(
-    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Hypothesis's run-time caches go to a temporary folder, not ./.hypothesis."""
-    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+PROPERTY = settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 
 
 def plan_for(name: str, data: bytes, *specs: str, **rules: Any) -> Plan:
