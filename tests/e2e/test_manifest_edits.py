@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import RunBot, refused
+from tests.support.builders import helmrelease
 from tests.support.gitrepo import make_remote
 
 
 def test_duplicate_keys_are_refused_with_file_and_line(tmp_path: Path, run_bot: RunBot) -> None:
     path = "flux/clusters/staging/releases/extra.yaml"
-    doc = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: extra\n"
-           b"spec:\n  values:\n    image:\n      repository: ghcr.io/kai-platform/kai-extra\n"
-           b"      tag: a\n      tag: b\n")
+    # line 10: a second `tag:` in the same image mapping
+    doc = helmrelease("extra", "ghcr.io/kai-platform/kai-extra", "a", values="      tag: b\n").encode()
     remote = make_remote(tmp_path / "r", extra={path: doc})
     stderr = refused(run_bot, remote, "bump", "--env", "staging", "--image", "kai-extra=c")
     assert f"{path}:10: invalid YAML: duplicate key 'tag'" in stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunBot, refused
+from tests.support.builders import helmrelease
 from tests.support.gitrepo import Remote, make_remote
 
 PROD_API = "flux/clusters/production/releases/api-server.yaml"
@@ -150,8 +151,7 @@ def test_watch_degraded_aborts_and_exits_3(remote: Remote, run_bot: RunBot, tmp_
 
 
 def test_validate_reports_file_and_line(tmp_path: Path, run_bot: RunBot) -> None:
-    bad_release = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: broken\n"
-                   b"spec:\n  values:\n    image:\n      repository: ghcr.io/x/y\n      tag: \"bad tag\"\n")
+    bad_release = helmrelease("broken", "ghcr.io/x/y", '"bad tag"').encode()
     remote = make_remote(tmp_path / "r", extra={"flux/clusters/staging/releases/broken.yaml": bad_release})
     proc = run_bot("--repo", remote.url, "validate", "--env", "staging")
     assert proc.returncode == 2

@@ -14,14 +14,9 @@ from gitops_bot.manifests.compose import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BY
 from gitops_bot.manifests.nodes import check_syntax, dig
 from gitops_bot.manifests.scan import Manifest, find_refs
 from gitops_bot.model.errors import ManifestError
+from tests.support.builders import helmrelease
 
-HR = """apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-spec:
-  values:
-"""
+HR = helmrelease("app")
 
 
 def values(text: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from gitops_bot.manifests.scan import Manifest, Site, find_refs
 from gitops_bot.model.errors import ManifestError
 from gitops_bot.model.images import TAG_RE, Wanted
 from gitops_bot.planning.plan import Plan, Rules, make_plan
+from tests.support.builders import helmrelease
 from tests.support.paths import REPO
 
 EDITOR = REPO / "fixtures" / "editor"
@@ -203,7 +204,7 @@ def test_an_edit_that_would_change_another_value_is_refused() -> None:
 
 # --- empty values ---------------------------------------------------------------------------
 
-_HR = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: api\nspec:\n  values:\n"
+_HR = helmrelease("api")
 MARK = '{"$imagepolicy": "flux-system:api:tag"}'
 
 
