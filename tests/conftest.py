@@ -6,10 +6,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+import responses
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
@@ -20,6 +21,7 @@ if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
     atexit.register(shutil.rmtree, _hypothesis_dir, True)
 
 from tests.support.env import clean_env
+from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote, make_remote
 
 # The one Hypothesis setup: no deadline (a property may run git or parse a large tree), examples
@@ -41,6 +43,20 @@ BOT = shutil.which("gitops-bot") or str(Path(sys.executable).with_name("gitops-b
 def remote(tmp_path: Path) -> Remote:
     """A bare Kai GitOps remote over file:// with `main` and `staging` holding the project's flux/ tree."""
     return make_remote(tmp_path / "remote")
+
+
+@pytest.fixture
+def gh() -> Iterator[GitHubMock]:
+    """The mocked GitHub API (tests/support/github_mock.py): every endpoint a test registers must be called."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield GitHubMock(mock)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """The mocked GitHub API for tests that register more than a run may call (GitHubMock(rsps) helps)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
 
 
 def bot_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

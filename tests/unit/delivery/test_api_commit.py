@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,12 +28,6 @@ API_FILE = "flux/clusters/staging/releases/api-server.yaml"
 IMAGE = "kai-api-server=5d6e7f8"
 
 Invoke = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture
@@ -190,7 +184,7 @@ def test_pull_request_branch_is_written_by_github_too(rsps: responses.RequestsMo
     assert result["commit"] == fake.created[0] == remote.head("gitops-bot/production")
     assert result["pull_request"]["head_sha"] == fake.created[0]
     assert remote.head("main") == base
-    assert GitHubMock.body(gh.calls("POST", "/pulls")[0])["head"] == "gitops-bot/production"
+    assert gh.sent("POST", "/pulls")["head"] == "gitops-bot/production"
 
 
 def test_file_changes_lists_deletions_and_additions(tmp_path: Path) -> None:
@@ -208,7 +202,7 @@ def test_file_changes_lists_deletions_and_additions(tmp_path: Path) -> None:
 
 
 def test_server_error_says_a_re_run_is_safe(rsps: responses.RequestsMock, invoke: Invoke, remote: Remote) -> None:
-    rsps.post("https://api.github.com/graphql", status=502, json={"message": "Bad Gateway"})
+    GitHubMock(rsps).graphql(status=502, body={"message": "Bad Gateway"})
     code, _out, err = invoke("bump", "--env", "staging", "--image", IMAGE)
     assert code == 1
     assert "GitHub API 502" in err and "a re-run changes nothing" in err

@@ -10,7 +10,7 @@ import responses
 
 from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote, git
-from tests.unit.delivery.test_pull_request import Invoke, gh, invoke  # noqa: F401 - fixtures
+from tests.unit.delivery.test_pull_request import Invoke, invoke  # noqa: F401 - fixtures
 
 PROD_API = "flux/clusters/production/releases/api-server.yaml"
 

@@ -7,7 +7,7 @@ import json
 
 from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote
-from tests.unit.delivery.test_pull_request import Invoke, bump_prod, gh, invoke  # noqa: F401 (fixtures)
+from tests.unit.delivery.test_pull_request import Invoke, bump_prod, invoke  # noqa: F401 (fixtures)
 
 PRODUCTION_VALUES = "helm-charts/kai/values-production.yaml"
 
@@ -25,5 +25,5 @@ def test_a_values_file_change_is_delivered_as_a_pull_request(gh: GitHubMock, inv
     assert remote.head("main") == main_before
     assert remote.show("gitops-bot/production", PRODUCTION_VALUES) == remote.show("main", PRODUCTION_VALUES).replace(
         b"tag: 0f9e8d7", b"tag: 2.0.0")
-    body = GitHubMock.body(gh.calls("POST", "/pulls")[0])
+    body = gh.sent("POST", "/pulls")
     assert PRODUCTION_VALUES in body["body"]
