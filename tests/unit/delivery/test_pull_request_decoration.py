@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.github_mock import SLUG, GitHubMock
-from tests.unit.delivery.test_pull_request import Invoke, bump_prod, invoke  # noqa: F401
+from tests.unit.delivery.conftest import Invoke, bump_prod
 
 FORBIDDEN = {"message": "Resource not accessible by personal access token"}
 
@@ -19,7 +19,7 @@ FORBIDDEN = {"message": "Resource not accessible by personal access token"}
     (("--auto-merge", "squash"), "auto-merge", "must allow auto-merge"),
 ])
 def test_a_failed_decoration_is_a_warning_and_the_pr_is_reported(
-        gh: GitHubMock, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        gh: GitHubMock, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         flags: tuple[str, ...], fails: str, needs: str) -> None:
     out_file = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out_file))
@@ -45,7 +45,7 @@ def test_a_failed_decoration_is_a_warning_and_the_pr_is_reported(
     assert gh.sent("POST", "/pulls")["head"] == "gitops-bot/production"
 
 
-def test_every_decoration_is_tried_even_after_one_fails(gh: GitHubMock, invoke: Invoke) -> None:  # noqa: F811
+def test_every_decoration_is_tried_even_after_one_fails(gh: GitHubMock, invoke: Invoke) -> None:
     gh.repo()
     gh.list_open([])
     gh.create(7)
@@ -58,7 +58,7 @@ def test_every_decoration_is_tried_even_after_one_fails(gh: GitHubMock, invoke: 
     assert len(json.loads(out)["pull_request"]["warnings"]) == 1
 
 
-def test_no_warnings_key_when_everything_worked(gh: GitHubMock, invoke: Invoke) -> None:  # noqa: F811
+def test_no_warnings_key_when_everything_worked(gh: GitHubMock, invoke: Invoke) -> None:
     gh.repo()
     gh.list_open([])
     gh.create(7)

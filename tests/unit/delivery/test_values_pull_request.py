@@ -7,12 +7,12 @@ import json
 
 from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote
-from tests.unit.delivery.test_pull_request import Invoke, bump_prod, invoke  # noqa: F401 (fixtures)
+from tests.unit.delivery.conftest import Invoke, bump_prod
 
 PRODUCTION_VALUES = "helm-charts/kai/values-production.yaml"
 
 
-def test_a_values_file_change_is_delivered_as_a_pull_request(gh: GitHubMock, invoke: Invoke,  # noqa: F811
+def test_a_values_file_change_is_delivered_as_a_pull_request(gh: GitHubMock, invoke: Invoke,
                                                               remote: Remote) -> None:
     main_before = remote.head("main")
     gh.repo()
