@@ -6,10 +6,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+import responses
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 # Hypothesis keeps a cache next to the tests unless told otherwise: keep the checkout clean.
 if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
@@ -17,13 +20,23 @@ if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
     os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _hypothesis_dir
     atexit.register(shutil.rmtree, _hypothesis_dir, True)
 
+from tests.support.env import clean_env
+from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote, make_remote
 
+# The one Hypothesis setup: no deadline (a property may run git or parse a large tree), examples
+# kept in that temporary folder, fixtures that a property only reads (remote, tmp_path) allowed,
+# and the same examples on every CI run so a red build replays. Tests set only max_examples.
+settings.register_profile(
+    "gitops-bot",
+    deadline=None,
+    database=DirectoryBasedExampleDatabase(Path(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"]) / "examples"),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=bool(os.environ.get("CI")),
+)
+settings.load_profile("gitops-bot")
+
 BOT = shutil.which("gitops-bot") or str(Path(sys.executable).with_name("gitops-bot"))
-_STRIP = ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
-          "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_API_URL", "GITHUB_SERVER_URL")
-_STRIP += ("GITOPS_BOT_APP_ID", "GITOPS_BOT_APP_PRIVATE_KEY", "GITOPS_BOT_APP_INSTALLATION_ID",
-           "GITOPS_BOT_SIGNING_KEY", "GITHUB_GRAPHQL_URL")  # docs/github.md
 
 
 @pytest.fixture
@@ -32,11 +45,23 @@ def remote(tmp_path: Path) -> Remote:
     return make_remote(tmp_path / "remote")
 
 
+@pytest.fixture
+def gh() -> Iterator[GitHubMock]:
+    """The mocked GitHub API (tests/support/github_mock.py): every endpoint a test registers must be called."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield GitHubMock(mock)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """The mocked GitHub API for tests that register more than a run may call (GitHubMock(rsps) helps)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
 def bot_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _STRIP and not k.startswith("GIT_")}
-    env.update({"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
-    env.update(extra or {})
-    return env
+    """The environment the installed CLI runs with: see tests/support/env.py."""
+    return clean_env(home, extra)
 
 
 RunBot = Callable[..., subprocess.CompletedProcess[str]]

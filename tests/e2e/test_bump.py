@@ -177,3 +177,49 @@ def test_github_actions_outputs_and_summary(remote: Remote, run_bot: RunBot, tmp
     message = remote.message("staging")
     assert "Gitops-Bot-Source: kai-platform/kai@" + "c0ffee" * 6 + "c0ff" in message
     assert "Gitops-Bot-Run: https://github.com/kai-platform/kai/actions/runs/42" in message
+
+
+def test_relative_workdir_is_reused(remote: Remote, run_bot: RunBot, tmp_path: Path) -> None:
+    for tag in ("wd1", "wd2"):
+        proc = run_bot("--repo", remote.url, "--workdir", "wd", "bump", "--env", "staging",
+                       "--image", f"kai-api-server={tag}", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "wd" / ".git").is_dir()
+    assert not (tmp_path / "wd" / "wd").exists()
+    assert b"tag: wd2" in remote.show("staging", API)
+
+
+def test_a_users_own_checkout_is_never_taken_as_workdir(remote: Remote, run_bot: RunBot, tmp_path: Path) -> None:
+    from tests.support.gitrepo import git
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    git("init", "-q", cwd=mine)
+    (mine / "notes.txt").write_text("precious\n")
+    proc = run_bot("--repo", remote.url, "--workdir", str(mine), "--dry-run", "bump", "--env", "staging",
+                   "--image", "kai-api-server=abc1234")
+    assert proc.returncode == 2
+    assert "did not make" in proc.stderr
+    assert (mine / "notes.txt").read_text() == "precious\n"
+
+
+def test_docker_style_image_gets_a_hint(run_bot: RunBot, remote: Remote) -> None:
+    proc = run_bot("--repo", remote.url, "bump", "--env", "staging", "--image", "web:1.0")
+    assert proc.returncode == 2
+    assert "write NAME=TAG, here web=1.0" in proc.stderr
+
+
+def test_dry_run_of_a_pull_request_environment_needs_no_token(remote: Remote, run_bot: RunBot) -> None:
+    refs = remote.refs()
+    proc = run_bot("--repo", remote.url, "--dry-run", "bump", "--env", "production", "--image",
+                   "kai-api-server=5d6e7f8")
+    assert proc.returncode == 0, proc.stderr
+    assert "+      tag: 5d6e7f8" in proc.stdout
+    assert remote.refs() == refs
+
+
+def test_tags_go_yaml_reads_as_numbers_are_quoted(remote: Remote, run_bot: RunBot) -> None:
+    for tag in ("0X1F", "1e_3", "2024-1-1"):
+        assert run_bot("--repo", remote.url, "bump", "--env", "staging", "--image",
+                       f"kai-api-server={tag}").returncode == 0
+        assert f'tag: "{tag}"'.encode() in remote.show("staging", API)

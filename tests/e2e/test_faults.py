@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,8 @@ import pytest
 from tests.conftest import RunBot
 from tests.support.ghapp import APP_ID, AppKey
 from tests.support.gitrepo import Remote, git
-from tests.support.hung import hung_server as hung
 
 API = "flux/clusters/staging/releases/api-server.yaml"
-
-
-@pytest.fixture
-def hung_server() -> Iterator[str]:
-    with hung() as url:
-        yield url
 
 
 def test_a_hung_server_ends_at_timeout(hung_server: str, run_bot: RunBot) -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import RunBot, refused
+from tests.support.builders import helmrelease
 from tests.support.gitrepo import git, make_remote
 
 IMAGE = "ghcr.io/kai-platform/kai-extra"
@@ -18,8 +19,7 @@ EVIL_FILE = "flux/clusters/staging/releases/evil\n::add-mask::leak.yaml"
 
 def release(tag: str, name: str = "extra") -> bytes:
     quoted = json.dumps(tag)  # a YAML double-quoted scalar
-    return (f"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n"
-            f"spec:\n  values:\n    image:\n      repository: {IMAGE}\n      tag: {quoted}\n").encode()
+    return helmrelease(name, IMAGE, quoted).encode()
 
 
 def test_a_forged_trailer_in_an_old_tag_leaves_history_truthful(tmp_path: Path, run_bot: RunBot) -> None:

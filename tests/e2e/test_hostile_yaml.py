@@ -9,10 +9,11 @@ import pytest
 
 from gitops_bot.manifests.compose import MAX_DEPTH, MAX_FILE_BYTES
 from tests.conftest import RunBot, refused
+from tests.support.builders import helmrelease
 from tests.support.gitrepo import make_remote
 
 FILE = "flux/clusters/staging/releases/hostile.yaml"
-HEAD = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: kai-api-server\nspec:\n  values:\n"
+HEAD = helmrelease("kai-api-server")
 
 
 def bomb(levels: int) -> bytes:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunBot, refused
+from tests.support.builders import helmrelease
 from tests.support.gitrepo import Remote, make_remote
 
 PROD_API = "flux/clusters/production/releases/api-server.yaml"
@@ -150,8 +151,7 @@ def test_watch_degraded_aborts_and_exits_3(remote: Remote, run_bot: RunBot, tmp_
 
 
 def test_validate_reports_file_and_line(tmp_path: Path, run_bot: RunBot) -> None:
-    bad_release = (b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: broken\n"
-                   b"spec:\n  values:\n    image:\n      repository: ghcr.io/x/y\n      tag: \"bad tag\"\n")
+    bad_release = helmrelease("broken", "ghcr.io/x/y", '"bad tag"').encode()
     remote = make_remote(tmp_path / "r", extra={"flux/clusters/staging/releases/broken.yaml": bad_release})
     proc = run_bot("--repo", remote.url, "validate", "--env", "staging")
     assert proc.returncode == 2
@@ -159,3 +159,26 @@ def test_validate_reports_file_and_line(tmp_path: Path, run_bot: RunBot) -> None
     assert "flux/clusters/staging/releases/broken.yaml:9: invalid tag 'bad tag'" in proc.stderr
     ok = run_bot("--repo", remote.url, "validate", "--env", "production")
     assert ok.returncode == 0, ok.stderr
+
+
+def test_canary_start_is_not_a_deploy(remote: Remote, run_bot: RunBot) -> None:
+    assert run_bot("--repo", remote.url, "bump", "--env", "staging", "--image",
+                   "kai-coordinator=b2").returncode == 0
+    assert run_bot("--repo", remote.url, "canary", "start", "--env", "staging", "--image",
+                   "kai-api-server=can1").returncode == 0
+    message = remote.message("staging")
+    assert "Gitops-Bot-Canary: start ghcr.io/kai-platform/kai-api-server can1" in message
+    assert "Gitops-Bot-Image" not in message
+    deploys = json.loads(run_bot("--repo", remote.url, "--output", "json", "history", "--env",
+                                 "staging").stdout)["deploys"]
+    assert [d["subject"] for d in deploys] == ["deploy(staging): kai-coordinator b2"]
+
+
+def test_validate_with_problems_prints_exactly_one_json_document(tmp_path: Path, run_bot: RunBot) -> None:
+    bad = b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: x\nspec: {}\n"
+    remote = make_remote(tmp_path / "r", extra={"flux/clusters/staging/x.yaml": bad})
+    proc = run_bot("--repo", remote.url, "--output", "json", "validate", "--env", "staging")
+    assert proc.returncode == 2
+    report = json.loads(proc.stdout)  # one document: the report, no error document after it
+    assert report["valid"] is False
+    assert report["environments"]["staging"]["problems"][0]["file"] == "flux/clusters/staging/x.yaml"

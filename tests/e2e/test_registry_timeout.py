@@ -10,24 +10,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import RunBot
-from tests.e2e.test_faults import hung_server  # noqa: F401 - the fixture
+from tests.support.builders import helmrelease
 from tests.support.gitrepo import make_remote
 
-RELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: pc
-spec:
-  chart: {spec: {chart: pc, sourceRef: {kind: HelmRepository, name: kai-charts}}}
-  values:
-    image:
-      repository: REGISTRY/kai/pc
-      tag: 1.0.0
-"""
+RELEASE = helmrelease("pc", "REGISTRY/kai/pc", "1.0.0",
+                      spec="  chart: {spec: {chart: pc, sourceRef: {kind: HelmRepository, name: kai-charts}}}\n")
 
 
 @pytest.mark.parametrize("flag", ["--verify-image", "--pin-digest"])
-def test_a_hung_registry_ends_at_timeout(hung_server: str, run_bot: RunBot,  # noqa: F811
+def test_a_hung_registry_ends_at_timeout(hung_server: str, run_bot: RunBot,
                                          tmp_path: Path, flag: str) -> None:
     registry = urlsplit(hung_server).netloc
     remote = make_remote(tmp_path / "remote", extra={

@@ -111,3 +111,20 @@ def test_one_progress_line_per_round_on_stderr(remote: Remote, run_bot: RunBot,
     assert lines[group + 1:group + 4] == rounds
     assert lines[group + 4] == "::endgroup::"
     assert "degraded" in proc.stdout  # the result on stdout, progress on stderr
+
+
+def test_watch_fails_fast_when_its_action_cannot_run(remote: Remote, run_bot: RunBot) -> None:
+    proc = run_bot("--repo", remote.url, "watch", "--env", "production", "--check", "http://127.0.0.1:9/x",
+                   "--checks", "30", "--interval", "10", "--on-failure", "rollback")
+    assert proc.returncode == 2
+    assert "need GITOPS_BOT_TOKEN" in proc.stderr
+
+
+def test_watch_stays_degraded_when_its_action_fails(remote: Remote, run_bot: RunBot) -> None:
+    proc = run_bot("--repo", remote.url, "--output", "json", "watch", "--env", "staging",
+                   "--check", "http://127.0.0.1:9/closed", "--checks", "1", "--interval", "0",
+                   "--threshold", "1", "--on-failure", "rollback")
+    assert proc.returncode == 3
+    result = json.loads(proc.stdout)
+    assert (result["health_status"], result["action"]) == ("degraded", "rollback failed")
+    assert "the rollback action failed" in proc.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import clean_env
 from tests.support.http_git import GitHttpServer
 
 TOKEN = "ghs_test-token-0123456789abcdef"
@@ -29,18 +30,7 @@ def basic_header(token: str, user: str = "x-access-token") -> str:
 
 def git_env(home: Path, auth_header: str | None) -> dict[str, str]:
     """Hermetic env for the git client; credentials only via GIT_CONFIG_* env."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("GIT_") and k not in ("SSH_ASKPASS", "DISPLAY")
-    }
-    env.update(
-        HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_TERMINAL_PROMPT="0",
-        LC_ALL="C",
-    )
+    env = clean_env(home, {"GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"})
     if auth_header is not None:
         env.update(
             GIT_CONFIG_COUNT="1",

@@ -24,6 +24,7 @@ import pytest
 import responses
 
 from gitops_bot.cli import app as cli
+from tests.support.env import clean_env
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, git, make_remote
 from tests.support.paths import REPO
@@ -101,9 +102,7 @@ class Reader:
         return ["--config", str(self.config), "--repo", SLUG, "--remote-url", self.remote.url, *args]
 
     def run(self, args: list[str]) -> tuple[int, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITHUB_", "GITOPS_BOT_"))}
-        env.update({"HOME": str(self.home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
-                    "GITOPS_BOT_TOKEN": TOKEN, "DOCKER_CONFIG": str(self.home / ".docker")})
+        env = clean_env(self.home, {"GITOPS_BOT_TOKEN": TOKEN, "DOCKER_CONFIG": str(self.home / ".docker")})
         # Nothing but loopback: an HTTP client that is not the mocked GitHub API (a registry named in
         # a README command) meets a closed port on 127.0.0.1 instead of the internet.
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.env import scrub_environ
+
 ROOT = Path(__file__).resolve().parents[2]
 FLUX = ROOT / "flux"
 CHARTS = ROOT / "helm-charts"
@@ -102,7 +104,4 @@ def make_remote(tmp: Path, tree: Path = FLUX, extra: Mapping[str, bytes] | None 
 def isolate_git(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No ambient token or git configuration: a workspace sees only what the test gives it."""
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GIT_CONFIG_COUNT", "GIT_CONFIG_GLOBAL"):
-        monkeypatch.delenv(name, raising=False)
+    scrub_environ(monkeypatch, home)

@@ -50,6 +50,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
+from tests.support.env import clean_env
+
 __all__ = ["GitHttpServer", "RequestRecord", "git_http_server_factory"]
 
 log = logging.getLogger(__name__)
@@ -58,8 +60,6 @@ HOST = "127.0.0.1"
 _CHUNK = 64 * 1024
 _MAX_BODY = 512 * 1024 * 1024
 _BACKEND_TIMEOUT = 120.0
-# Environment of the test process that must not leak into http-backend.
-_STRIP_ENV_PREFIXES = ("GIT_",)
 
 
 class RequestRecord(NamedTuple):
@@ -535,14 +535,8 @@ class GitHttpServer:
                 self._procs.discard(proc)
 
     def _backend_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_STRIP_ENV_PREFIXES)}
-        env.update(
-            GIT_PROJECT_ROOT=str(self.root),
-            GIT_HTTP_EXPORT_ALL="1",
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_CONFIG_GLOBAL=os.devnull,
-            GIT_TERMINAL_PROMPT="0",
-        )
+        env = clean_env(None, {"GIT_PROJECT_ROOT": str(self.root), "GIT_HTTP_EXPORT_ALL": "1",
+                               "GIT_CONFIG_GLOBAL": os.devnull})
         if self._git_config:
             env["GIT_CONFIG_COUNT"] = str(len(self._git_config))
             for i, (key, value) in enumerate(self._git_config.items()):

@@ -325,7 +325,7 @@ WORDS = {"bump", "revert", "rollback", "promote", "canary", "start", "abort", "w
 VALUE = st.text(st.sampled_from("ab1-=@ ,\n\t\r%:/x"), max_size=12)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(command=st.sampled_from(sorted(COMMANDS)),
        values=st.dictionaries(st.sampled_from(sorted(set(ACTION["inputs"]) - CREDENTIALS - {"command"})), VALUE))
 def test_every_argv_element_is_a_command_word_an_option_with_its_value_or_a_sha(

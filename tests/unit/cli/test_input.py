@@ -17,11 +17,12 @@ from unittest import mock
 
 import click
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gitops_bot.cli import app as cli
 from gitops_bot.model.slug import is_slug
+from tests.support.env import clean_env
 from tests.support.gitrepo import Remote, git, make_remote
 
 
@@ -39,9 +40,7 @@ class Bench:
     files: Path
 
     def run(self, *argv: str) -> Run:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("GIT_", "GITHUB_", "GITOPS_BOT_"))}
-        env.update({"HOME": str(self.home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
+        env = clean_env(self.home)
         out, err = io.StringIO(), io.StringIO()
         with mock.patch.dict(os.environ, env, clear=True), contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(err):
@@ -201,7 +200,7 @@ CASES = st.one_of(
 )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100)
 @given(argv=CASES)
 def test_bad_option_values_are_exit_2_on_one_line(bench: Bench, argv: tuple[str, ...]) -> None:
     bench.refused(*argv)
@@ -254,7 +253,7 @@ def file_remotes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Remote]:
     return {kind: make_remote(tmp_path_factory.mktemp(kind)) for kind in ("repo-config", "holds", "manifest")}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25)
 @given(case=FILE_CASES)
 def test_bad_files_are_exit_2_on_one_line(file_remotes: dict[str, Remote], bench: Bench,
                                           case: tuple[str, bytes]) -> None:

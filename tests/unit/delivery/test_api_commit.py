@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from gitops_bot.cli.app import main
 from gitops_bot.delivery.api_commit import file_changes
 from gitops_bot.git.workspace import Workspace
 from gitops_bot.github.credentials import Credentials
+from tests.support.env import scrub_environ
 from tests.support.fake_graphql import FakeGraphQL
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, git, make_remote
@@ -30,17 +31,6 @@ Invoke = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path / "remote")
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
 def fake(rsps: responses.RequestsMock, remote: Remote) -> FakeGraphQL:
     return FakeGraphQL(rsps, remote.bare, TOKEN).install()
 
@@ -50,12 +40,7 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
            remote: Remote) -> Invoke:
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
-    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_API_URL",
-                "GITHUB_GRAPHQL_URL", "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITOPS_BOT_APP_ID"):
-        monkeypatch.delenv(var, raising=False)
+    scrub_environ(monkeypatch, home, {"GITOPS_BOT_TOKEN": TOKEN})
     config = tmp_path / "signed.yaml"
     config.write_text("commit:\n  sign: github\n")
 
@@ -199,7 +184,7 @@ def test_pull_request_branch_is_written_by_github_too(rsps: responses.RequestsMo
     assert result["commit"] == fake.created[0] == remote.head("gitops-bot/production")
     assert result["pull_request"]["head_sha"] == fake.created[0]
     assert remote.head("main") == base
-    assert GitHubMock.body(gh.calls("POST", "/pulls")[0])["head"] == "gitops-bot/production"
+    assert gh.sent("POST", "/pulls")["head"] == "gitops-bot/production"
 
 
 def test_file_changes_lists_deletions_and_additions(tmp_path: Path) -> None:
@@ -217,7 +202,7 @@ def test_file_changes_lists_deletions_and_additions(tmp_path: Path) -> None:
 
 
 def test_server_error_says_a_re_run_is_safe(rsps: responses.RequestsMock, invoke: Invoke, remote: Remote) -> None:
-    rsps.post("https://api.github.com/graphql", status=502, json={"message": "Bad Gateway"})
+    GitHubMock(rsps).graphql(status=502, body={"message": "Bad Gateway"})
     code, _out, err = invoke("bump", "--env", "staging", "--image", IMAGE)
     assert code == 1
     assert "GitHub API 502" in err and "a re-run changes nothing" in err

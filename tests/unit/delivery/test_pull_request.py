@@ -4,62 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-import responses
 
-from gitops_bot.cli.app import main
 from tests.support.github_mock import SLUG, GitHubMock
-from tests.support.gitrepo import Remote, make_remote
+from tests.support.gitrepo import Remote
+from tests.unit.delivery.conftest import TOKEN, Invoke, bump_prod
 
-TOKEN = "ghp_pr_test_token_1234567890"
 API = "https://api.github.com"
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path / "remote")
-
-
-@pytest.fixture
-def gh() -> GitHubMock:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        yield GitHubMock(rsps)
-
-
-Invoke = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-           remote: Remote) -> Invoke:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
-    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_API_URL",
-                "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"):
-        monkeypatch.delenv(var, raising=False)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        argv = ["--repo", SLUG, "--remote-url", remote.url, "--output", "json", *args]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        assert TOKEN not in out + err
-        return code, out, err
-
-    return run
-
-
-def bump_prod(invoke: Invoke, image: str = "kai-api-server=2.0.0", *extra: str) -> tuple[int, str, str]:
-    return invoke("bump", "--env", "production", "--image", image, *extra)
 
 
 def test_first_bump_opens_pull_request_and_leaves_main_alone(gh: GitHubMock, invoke: Invoke,
@@ -76,7 +28,7 @@ def test_first_bump_opens_pull_request_and_leaves_main_alone(gh: GitHubMock, inv
     assert result["branch"] == "gitops-bot/production"
     assert remote.head("main") == main_before
     assert remote.head("gitops-bot/production") == result["commit"]
-    body = GitHubMock.body(gh.calls("POST", "/pulls")[0])
+    body = gh.sent("POST", "/pulls")
     assert body["head"] == "gitops-bot/production"
     assert body["base"] == "main"
     assert body["title"] == "deploy(production): kai-api-server 2.0.0"
@@ -102,7 +54,7 @@ def test_second_bump_updates_the_same_pull_request_and_keeps_the_first_change(
     result = json.loads(out)
     assert result["pull_request"]["operation"] == "updated"
     assert len(gh.calls("POST", "/pulls")) == 1  # never a duplicate
-    edit = GitHubMock.body(gh.calls("PATCH", "/pulls/7")[0])
+    edit = gh.sent("PATCH", "/pulls/7")
     assert "kai-api-server" in edit["body"] and "kai-coordinator" in edit["body"]
     branch = "gitops-bot/production"
     assert b'tag: "2.0.1"' in remote.show(branch, "flux/clusters/production/releases/coordinator.yaml")
@@ -130,17 +82,16 @@ def test_labels_reviewers_and_auto_merge(gh: GitHubMock, invoke: Invoke) -> None
     gh.repo()
     gh.list_open([])
     gh.create(7)
-    gh.rsps.post(gh.url(f"{gh.repo_url}/issues/7/labels"), json=[{"name": "deploy"}, {"name": "production"}])
-    gh.rsps.post(gh.url(f"{gh.repo_url}/pulls/7/requested_reviewers"), json=gh.pull_json(7))
-    gh.rsps.post(gh.url(f"{API}/graphql"), json={"data": {"enablePullRequestAutoMerge": {
-        "actor": {"login": "bot"}, "clientMutationId": None}}})
+    gh.labels(7, body=[{"name": "deploy"}, {"name": "production"}])
+    gh.reviewers(7)
+    gh.graphql()
     code, _, err = bump_prod(invoke, "kai-api-server=2.0.0", "--label", "deploy", "--label", "production",
                              "--reviewer", "alice", "--team-reviewer", "sre", "--auto-merge", "squash")
     assert code == 0, err
-    assert GitHubMock.body(gh.calls("POST", "/issues/7/labels")[0]) == ["deploy", "production"]
-    assert GitHubMock.body(gh.calls("POST", "/requested_reviewers")[0]) == {
+    assert gh.sent("POST", "/issues/7/labels") == ["deploy", "production"]
+    assert gh.sent("POST", "/requested_reviewers") == {
         "reviewers": ["alice"], "team_reviewers": ["sre"]}
-    graphql = GitHubMock.body(gh.calls("POST", "/graphql")[0])
+    graphql = gh.sent("POST", "/graphql")
     assert "enablePullRequestAutoMerge" in graphql["query"]
     assert graphql["variables"]["input"] == {"pullRequestId": "PR_node7", "mergeMethod": "SQUASH"}
 
@@ -241,7 +192,7 @@ def test_promote_staging_to_production_opens_a_pull_request(gh: GitHubMock, invo
     assert remote.head("main") == main_before
     message = remote.message("gitops-bot/production")
     assert f"Gitops-Bot-Promoted-From: staging@{staging_head}" in message
-    body = GitHubMock.body(gh.calls("POST", "/pulls")[0])
+    body = gh.sent("POST", "/pulls")
     assert body["base"] == "main"
     assert "| kai-api-server | `0f9e8d7` | `5d6e7f8` |" in body["body"]
 
@@ -304,6 +255,6 @@ def test_a_hold_through_a_pull_request_is_named_by_its_commit(gh: GitHubMock, in
     gh.create(13)
     code, _, err = invoke("hold", "--env", "production", "--image", "kai-api-server", "--reason", "freeze")
     assert code == 0, err
-    body = GitHubMock.body(gh.calls("POST", "/pulls")[0])
+    body = gh.sent("POST", "/pulls")
     assert body["title"] == "hold(production): ghcr.io/kai-platform/kai-api-server"
     assert "- hold(production): ghcr.io/kai-platform/kai-api-server" in body["body"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.github_mock import SLUG, GitHubMock
-from tests.unit.delivery.test_pull_request import API, Invoke, bump_prod, gh, invoke, remote  # noqa: F401
+from tests.unit.delivery.conftest import Invoke, bump_prod
 
 FORBIDDEN = {"message": "Resource not accessible by personal access token"}
 
@@ -19,7 +19,7 @@ FORBIDDEN = {"message": "Resource not accessible by personal access token"}
     (("--auto-merge", "squash"), "auto-merge", "must allow auto-merge"),
 ])
 def test_a_failed_decoration_is_a_warning_and_the_pr_is_reported(
-        gh: GitHubMock, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        gh: GitHubMock, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         flags: tuple[str, ...], fails: str, needs: str) -> None:
     out_file = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(out_file))
@@ -27,12 +27,11 @@ def test_a_failed_decoration_is_a_warning_and_the_pr_is_reported(
     gh.list_open([])
     gh.create(7)
     if fails == "labels":
-        gh.rsps.post(gh.url(f"{gh.repo_url}/issues/7/labels"), status=403, json=FORBIDDEN)
+        gh.labels(7, status=403, body=FORBIDDEN)
     elif fails == "reviewers":
-        gh.rsps.post(gh.url(f"{gh.repo_url}/pulls/7/requested_reviewers"), status=422,
-                     json={"message": "Reviews may only be requested from collaborators."})
+        gh.reviewers(7, status=422, body={"message": "Reviews may only be requested from collaborators."})
     else:
-        gh.rsps.post(gh.url(f"{API}/graphql"), status=403, json=FORBIDDEN)
+        gh.graphql(status=403, body=FORBIDDEN)
     code, out, err = bump_prod(invoke, "kai-api-server=2.0.0", *flags)
     assert code == 0, err
     pull = json.loads(out)["pull_request"]
@@ -43,27 +42,27 @@ def test_a_failed_decoration_is_a_warning_and_the_pr_is_reported(
     outputs = out_file.read_text().splitlines()
     assert "pull-request-number=7" in outputs
     assert f"pull-request-url=https://github.com/{SLUG}/pull/7" in outputs
-    assert GitHubMock.body(gh.calls("POST", "/pulls")[0])["head"] == "gitops-bot/production"
+    assert gh.sent("POST", "/pulls")["head"] == "gitops-bot/production"
 
 
-def test_every_decoration_is_tried_even_after_one_fails(gh: GitHubMock, invoke: Invoke) -> None:  # noqa: F811
+def test_every_decoration_is_tried_even_after_one_fails(gh: GitHubMock, invoke: Invoke) -> None:
     gh.repo()
     gh.list_open([])
     gh.create(7)
-    gh.rsps.post(gh.url(f"{gh.repo_url}/issues/7/labels"), status=403, json=FORBIDDEN)
-    gh.rsps.post(gh.url(f"{gh.repo_url}/pulls/7/requested_reviewers"), json=gh.pull_json(7))
+    gh.labels(7, status=403, body=FORBIDDEN)
+    gh.reviewers(7)
     code, out, err = bump_prod(invoke, "kai-api-server=2.0.0", "--label", "deploy", "--reviewer", "alice")
     assert code == 0, err
-    assert GitHubMock.body(gh.calls("POST", "/requested_reviewers")[0]) == {"reviewers": ["alice"],
+    assert gh.sent("POST", "/requested_reviewers") == {"reviewers": ["alice"],
                                                                             "team_reviewers": []}
     assert len(json.loads(out)["pull_request"]["warnings"]) == 1
 
 
-def test_no_warnings_key_when_everything_worked(gh: GitHubMock, invoke: Invoke) -> None:  # noqa: F811
+def test_no_warnings_key_when_everything_worked(gh: GitHubMock, invoke: Invoke) -> None:
     gh.repo()
     gh.list_open([])
     gh.create(7)
-    gh.rsps.post(gh.url(f"{gh.repo_url}/issues/7/labels"), json=[{"name": "deploy"}])
+    gh.labels(7)
     code, out, err = bump_prod(invoke, "kai-api-server=2.0.0", "--label", "deploy")
     assert code == 0, err
     assert "warnings" not in json.loads(out)["pull_request"]

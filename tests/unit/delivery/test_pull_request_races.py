@@ -10,12 +10,12 @@ import responses
 
 from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote, git
-from tests.unit.delivery.test_pull_request import Invoke, gh, invoke, remote  # noqa: F401 - fixtures
+from tests.unit.delivery.conftest import Invoke
 
 PROD_API = "flux/clusters/production/releases/api-server.yaml"
 
 
-def test_a_force_pushed_base_is_reconciled(gh: GitHubMock, invoke: Invoke, remote: Remote) -> None:  # noqa: F811
+def test_a_force_pushed_base_is_reconciled(gh: GitHubMock, invoke: Invoke, remote: Remote) -> None:
     base = remote.commit_file("main", "notes.txt", b"one\n", "a commit that will be force-pushed away")
     rewritten: list[str] = []
 

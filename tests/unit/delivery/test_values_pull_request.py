@@ -7,13 +7,13 @@ import json
 
 from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote
-from tests.unit.delivery.test_pull_request import Invoke, bump_prod, gh, invoke, remote  # noqa: F401 (fixtures)
+from tests.unit.delivery.conftest import Invoke, bump_prod
 
 PRODUCTION_VALUES = "helm-charts/kai/values-production.yaml"
 
 
-def test_a_values_file_change_is_delivered_as_a_pull_request(gh: GitHubMock, invoke: Invoke,  # noqa: F811
-                                                              remote: Remote) -> None:  # noqa: F811
+def test_a_values_file_change_is_delivered_as_a_pull_request(gh: GitHubMock, invoke: Invoke,
+                                                              remote: Remote) -> None:
     main_before = remote.head("main")
     gh.repo()
     gh.list_open([])
@@ -25,5 +25,5 @@ def test_a_values_file_change_is_delivered_as_a_pull_request(gh: GitHubMock, inv
     assert remote.head("main") == main_before
     assert remote.show("gitops-bot/production", PRODUCTION_VALUES) == remote.show("main", PRODUCTION_VALUES).replace(
         b"tag: 0f9e8d7", b"tag: 2.0.0")
-    body = GitHubMock.body(gh.calls("POST", "/pulls")[0])
+    body = gh.sent("POST", "/pulls")
     assert PRODUCTION_VALUES in body["body"]

@@ -7,13 +7,12 @@ which accepts only the installation token the mocked exchange handed out.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import responses
 
 from gitops_bot.cli.app import main
+from tests.support.env import scrub_environ
 from tests.support.ghapp import APP_ID, AppKey
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, make_remote
@@ -30,22 +29,10 @@ def key() -> AppKey:
 
 
 @pytest.fixture
-def gh() -> Iterator[GitHubMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        yield GitHubMock(rsps)
-
-
-@pytest.fixture
 def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: AppKey) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GITOPS_BOT_TOKEN", "GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY",
-                "GITHUB_API_URL", "GITOPS_BOT_APP_INSTALLATION_ID", "GITOPS_BOT_SIGNING_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("GITOPS_BOT_APP_ID", APP_ID)
-    monkeypatch.setenv("GITOPS_BOT_APP_PRIVATE_KEY", key.pem)
+    scrub_environ(monkeypatch, home, {"GITOPS_BOT_APP_ID": APP_ID, "GITOPS_BOT_APP_PRIVATE_KEY": key.pem})
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -58,17 +45,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def installation(gh: GitHubMock, status: int = 200, body: dict[str, object] | None = None) -> None:
-    gh.rsps.get(gh.url(f"{API}/repos/{SLUG}/installation"), status=status,
-                json=body if body is not None else {"id": 4242, "app_id": int(APP_ID)})
-
-
-def exchange(gh: GitHubMock, installation_id: int = 4242, status: int = 201,
-             body: dict[str, object] | None = None) -> None:
-    gh.rsps.post(gh.url(f"{API}/app/installations/{installation_id}/access_tokens"), status=status,
-                 json=body if body is not None else {"token": MINTED, "expires_at": "2099-01-01T00:00:00Z"})
-
-
 def test_app_token_is_minted_with_a_signed_jwt_and_pushes_over_https_like_a_token(
         gh: GitHubMock, app_env: None, key: AppKey, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,8 +53,8 @@ def test_app_token_is_minted_with_a_signed_jwt_and_pushes_over_https_like_a_toke
     trace = tmp_path / "trace2.json"
     monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
     workdir = tmp_path / "work"
-    installation(gh)
-    exchange(gh)
+    gh.installation(app_id=int(APP_ID))
+    gh.access_token(MINTED)
     with GitHttpServer(tmp_path / "srv", MINTED) as server:
         url = server.url_for("kai-gitops.git")
         code, out, err = run(capsys, "--repo", SLUG, "--remote-url", url, "--workdir", str(workdir),
@@ -116,7 +92,7 @@ def test_installation_id_from_the_environment_skips_the_lookup(
     monkeypatch.setenv("GITOPS_BOT_APP_INSTALLATION_ID", "77")
     # a one-line variable with literal \n, as some secret stores hand it over, is accepted too
     monkeypatch.setenv("GITOPS_BOT_APP_PRIVATE_KEY", key.pem.strip().replace("\n", "\\n"))
-    exchange(gh, installation_id=77)
+    gh.access_token(MINTED, installation_id=77)
     code, _out, err = run(capsys, "--repo", SLUG, "--remote-url", remote.url, "bump", "--env", "staging",
                           "--image", IMAGE)
     assert code == 0, err
@@ -160,10 +136,10 @@ def test_refused_exchange_exits_1_naming_the_cause_and_writes_nothing(
         step: str, status: int, said: str) -> None:
     refs = remote.refs()
     if step == "lookup":
-        installation(gh, status=status, body={"message": "Not Found"})
+        gh.installation(status=status, body={"message": "Not Found"})
     else:
-        installation(gh)
-        exchange(gh, status=status, body={"message": "A JSON web token could not be decoded"})
+        gh.installation(app_id=int(APP_ID))
+        gh.access_token(MINTED, status=status, body={"message": "A JSON web token could not be decoded"})
     code, out, err = run(capsys, "--repo", SLUG, "--remote-url", remote.url, "--output", "json",
                          "bump", "--env", "staging", "--image", IMAGE)
     assert code == 1, err
@@ -190,7 +166,7 @@ def test_the_app_key_never_reaches_git(gh: GitHubMock, app_env: None, remote: Re
     (hooks / "pre-receive").write_text(f"#!/bin/sh\nenv > {hook_out}\n")
     (hooks / "pre-receive").chmod(0o755)
     monkeypatch.setenv("GITOPS_BOT_APP_INSTALLATION_ID", "77")
-    exchange(gh, installation_id=77)
+    gh.access_token(MINTED, installation_id=77)
     code, _out, err = run(capsys, "--repo", SLUG, "--remote-url", remote.url, "bump", "--env", "staging",
                           "--image", IMAGE)
     assert code == 0, err
@@ -231,8 +207,9 @@ def test_enterprise_api_url_is_used_for_the_exchange(
         monkeypatch: pytest.MonkeyPatch) -> None:
     ghe = "https://ghe.example.com/api/v3"
     monkeypatch.setenv("GITHUB_API_URL", ghe)
-    gh.rsps.get(gh.url(f"{ghe}/repos/{SLUG}/installation"), json={"id": 9})
-    gh.rsps.post(gh.url(f"{ghe}/app/installations/9/access_tokens"), status=201, json={"token": MINTED})
+    ghe_mock = GitHubMock(gh.rsps, api=ghe)
+    ghe_mock.installation(body={"id": 9})
+    ghe_mock.access_token(MINTED, installation_id=9, body={"token": MINTED})
     code, _out, err = run(capsys, "--repo", SLUG, "--remote-url", remote.url, "bump", "--env", "staging",
                           "--image", IMAGE)
     assert code == 0, err

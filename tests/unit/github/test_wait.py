@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,9 @@ from gitops_bot.github.statuses import StatusReader
 from gitops_bot.github.wait import Clock, WaitRequest, wait_for
 from gitops_bot.model.errors import ConfigError
 from gitops_bot.ops import wait as waitcmd
-from tests.support.github_mock import SLUG
-from tests.support.gitrepo import Remote, make_remote
+from tests.support.env import scrub_environ
+from tests.support.github_mock import SLUG, GitHubMock
+from tests.support.gitrepo import Remote
 
 API = "https://api.github.com"
 TOKEN = "ghp_wait_token_0123456789abcdef"
@@ -50,26 +51,14 @@ class FakeClock:
         return Clock(self.now, self.sleep)
 
 
-def url(path: str) -> re.Pattern[str]:
-    return re.compile(rf"https://api\.github\.com(:443)?/repos/{re.escape(SLUG)}{path}(\?.*)?$")
-
-
 def status(state: str, context: str = APPS, description: str = "") -> dict[str, str]:
     return {"context": context, "state": state, "description": description}
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def statuses(rsps: responses.RequestsMock, sha: str, *sequence: list[dict[str, str]],
              runs: list[dict[str, Any]] | None = None) -> None:
     """Successive replies of the combined-status endpoint for `sha` (the last one repeats)."""
-    for items in sequence:
-        rsps.get(url(f"/commits/{sha}/status"), json={"state": "x", "statuses": items})
-    rsps.get(url(f"/commits/{sha}/check-runs"), json={"total_count": len(runs or []), "check_runs": runs or []})
+    GitHubMock(rsps).statuses(sha, *sequence, runs=runs)
 
 
 def run_wait(rsps: responses.RequestsMock, clock: FakeClock, *, timeout: float = 600,
@@ -152,7 +141,7 @@ def test_failed_check_run_counts_as_failure(rsps: responses.RequestsMock) -> Non
 def test_a_newer_head_containing_the_commit_counts(rsps: responses.RequestsMock) -> None:
     statuses(rsps, OURS, [status("pending", description="Progressing")])  # Flux skipped straight to NEWER
     statuses(rsps, NEWER, [status("success", description="Applied revision: staging@sha1:bbbb")])
-    rsps.get(url(f"/compare/{OURS}...{NEWER}"), json={"status": "ahead", "ahead_by": 1})
+    GitHubMock(rsps).compare(OURS, NEWER, {"status": "ahead", "ahead_by": 1})
     outcome, _ = run_wait(rsps, FakeClock(), head=NEWER)
     assert outcome.state == "success"
     assert outcome.applied == NEWER
@@ -162,7 +151,7 @@ def test_a_newer_head_containing_the_commit_counts(rsps: responses.RequestsMock)
 def test_a_head_that_does_not_contain_the_commit_does_not_count(rsps: responses.RequestsMock) -> None:
     statuses(rsps, OURS, [status("pending")])
     statuses(rsps, NEWER, [status("success")])
-    rsps.get(url(f"/compare/{OURS}...{NEWER}"), json={"status": "diverged"})
+    GitHubMock(rsps).compare(OURS, NEWER, {"status": "diverged"})
     outcome, _ = run_wait(rsps, FakeClock(), head=NEWER, timeout=10)
     assert outcome.state == "timeout"
     assert not [c for c in rsps.calls if f"/commits/{NEWER}/" in c.request.url]
@@ -209,11 +198,6 @@ Invoke = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path / "remote")
-
-
-@pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(waitcmd, "DEFAULT_CLOCK", fake.clock())
@@ -225,13 +209,8 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
            remote: Remote, clock: FakeClock) -> Invoke:
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GITOPS_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github-output"))
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
-    for var in ("GITHUB_TOKEN", "GITHUB_ACTIONS", "GITHUB_API_URL", "GITOPS_BOT_APP_ID"):
-        monkeypatch.delenv(var, raising=False)
+    scrub_environ(monkeypatch, home, {"GITOPS_BOT_TOKEN": TOKEN, "GITHUB_OUTPUT": str(tmp_path / "github-output"),
+                                      "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
 
     def run(*args: str) -> tuple[int, str, str]:
         try:
@@ -250,9 +229,7 @@ ANY_SHA = "[0-9a-f]{40}"
 
 
 def any_statuses(rsps: responses.RequestsMock, *sequence: list[dict[str, str]]) -> None:
-    for items in sequence:
-        rsps.get(url(f"/commits/{ANY_SHA}/status"), json={"statuses": items})
-    rsps.get(url(f"/commits/{ANY_SHA}/check-runs"), json={"check_runs": []})
+    GitHubMock(rsps).statuses(ANY_SHA, *sequence, state=None)
 
 
 def outputs(tmp_path: Path) -> dict[str, str]:
@@ -366,7 +343,7 @@ def test_wait_without_a_token_is_refused_before_pushing(rsps: responses.Requests
 
 
 def test_a_commit_github_does_not_know_yet_is_pending_not_an_error(rsps: responses.RequestsMock) -> None:
-    rsps.get(url(f"/commits/{OURS}/status"), status=422, json={"message": f"No commit found for SHA: {OURS}"})
+    GitHubMock(rsps).status_refused(OURS, 422, {"message": f"No commit found for SHA: {OURS}"})
     statuses(rsps, OURS, [status("success")])
     outcome, lines = run_wait(rsps, FakeClock())
     assert outcome.state == "success"
@@ -376,7 +353,7 @@ def test_a_commit_github_does_not_know_yet_is_pending_not_an_error(rsps: respons
 def test_api_refusal_while_waiting_exits_1(rsps: responses.RequestsMock) -> None:
     from gitops_bot.model.errors import GitHubError
 
-    rsps.get(url(f"/commits/{OURS}/status"), status=401, json={"message": "Bad credentials"})
+    GitHubMock(rsps).status_refused(OURS, 401, {"message": "Bad credentials"})
     with pytest.raises(GitHubError, match="GitHub API 401 while trying to read the commit statuses"):
         run_wait(rsps, FakeClock())
 
@@ -413,7 +390,7 @@ def test_an_api_error_while_waiting_after_a_push_says_the_push_happened(
         rsps: responses.RequestsMock, invoke: Invoke, remote: Remote, tmp_path: Path) -> None:
     """The push is done when the wait starts: an API failure then (say an App token that expired
     during a long wait) is exit 1, and still tells the user and later steps which commit was pushed."""
-    rsps.get(url(f"/commits/{ANY_SHA}/status"), status=401, json={"message": "Bad credentials"})
+    GitHubMock(rsps).status_refused(ANY_SHA, 401, {"message": "Bad credentials"})
     before = remote.head("staging")
     code, _out, err = invoke("bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8", "--wait")
     assert code == 1, err

@@ -14,14 +14,9 @@ from gitops_bot.manifests.compose import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BY
 from gitops_bot.manifests.nodes import check_syntax, dig
 from gitops_bot.manifests.scan import Manifest, find_refs
 from gitops_bot.model.errors import ManifestError
+from tests.support.builders import helmrelease
 
-HR = """apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-spec:
-  values:
-"""
+HR = helmrelease("app")
 
 
 def values(text: str) -> dict[str, str]:
@@ -192,7 +187,7 @@ def _shape(node: yaml.Node) -> object:
     return (node.tag, node.start_mark.index, node.end_mark.index, [_shape(c) for c in children])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(data=_trees, shared=_trees, flow=st.sampled_from([None, True, False]))
 def test_the_event_composer_matches_libyaml(data: object, shared: object, flow: bool | None) -> None:
     text = yaml.safe_dump({"a": shared, "b": [shared, data], "c": shared}, default_flow_style=flow)

@@ -11,7 +11,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 from ruamel.yaml import YAML
 
 from gitops_bot.cli.exits import exit_code
@@ -20,20 +19,13 @@ from gitops_bot.manifests.scan import Manifest, Site, find_refs
 from gitops_bot.model.errors import ManifestError
 from gitops_bot.model.images import TAG_RE, Wanted
 from gitops_bot.planning.plan import Plan, Rules, make_plan
+from tests.support.builders import helmrelease
 from tests.support.paths import REPO
 
 EDITOR = REPO / "fixtures" / "editor"
 CASES: list[dict[str, Any]] = yaml.safe_load((EDITOR / "cases.yaml").read_text(encoding="utf-8"))["cases"]
 FIXTURES = sorted(p.name for p in EDITOR.glob("*.yaml") if p.name != "cases.yaml")
-PROPERTY = settings(
-    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Hypothesis's run-time caches go to a temporary folder, not ./.hypothesis."""
-    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+PROPERTY = settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 
 
 def plan_for(name: str, data: bytes, *specs: str, **rules: Any) -> Plan:
@@ -212,7 +204,7 @@ def test_an_edit_that_would_change_another_value_is_refused() -> None:
 
 # --- empty values ---------------------------------------------------------------------------
 
-_HR = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: api\nspec:\n  values:\n"
+_HR = helmrelease("api")
 MARK = '{"$imagepolicy": "flux-system:api:tag"}'
 
 

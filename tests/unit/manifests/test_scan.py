@@ -7,6 +7,7 @@ import pytest
 from gitops_bot.cli.exits import exit_code
 from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 from gitops_bot.model.errors import ManifestError
+from tests.support.builders import helmrelease
 from tests.support.paths import REPO
 
 ROOT = REPO / "fixtures"
@@ -122,7 +123,7 @@ def test_bom_and_crlf_are_kept_apart_from_the_text() -> None:
 
 # --- what is and is not a reference --------------------------------------------------------
 
-_HR = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: x\nspec:\n  values:\n"
+_HR = helmrelease("x")
 
 
 @pytest.mark.parametrize(

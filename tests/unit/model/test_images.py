@@ -23,7 +23,7 @@ from gitops_bot.model.images import (
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 API = "ghcr.io/kai-platform/kai-api-server"
-PROPERTY = settings(max_examples=200, deadline=None, database=None)
+PROPERTY = settings(max_examples=200)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from gitops_bot.git.workspace import Workspace
 from gitops_bot.github.credentials import Credentials
 from gitops_bot.model.errors import GitError
 from gitops_bot.model.timebudget import TimeBudget
-from tests.support.gitrepo import Remote, make_remote
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return make_remote(tmp_path / "remote")
+from tests.support.gitrepo import Remote
 
 
 def test_network_commands_spend_the_budget_and_local_ones_do_not(remote: Remote) -> None:

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from gitops_bot.model.tree import RepoFile
 from gitops_bot.ops.validate import check_files
+from tests.support.builders import helmrelease
 
-HR = """apiVersion: helm.toolkit.fluxcd.io/v2
-kind: HelmRelease
-metadata:
-  name: app
-spec:
-  interval: 1h
-  chartRef: {kind: OCIRepository, name: app}
-  values:
-    image:
-      repository: ghcr.io/acme/app
-      tag: TAG
-"""
+HR = helmrelease("app", "ghcr.io/acme/app", "TAG",
+                 spec="  interval: 1h\n  chartRef: {kind: OCIRepository, name: app}\n")
 
 
 def problems(files: dict[str, str], elsewhere: tuple[str, ...] = ()) -> list[str]:
@@ -50,8 +41,7 @@ def test_data_files_patches_and_values_are_only_required_to_be_yaml() -> None:
             "configMapGenerator:\n  - name: cfg\n    files:\n      - config.yaml=./config.yaml\n"
             "  - name: values\n    files:\n      - ./values.yaml\n"),
         "app/helmrelease.yaml": HR.replace("TAG", "1.0"),
-        "app/patch.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n"
-                          "spec:\n  values:\n    replicas: 2\n",
+        "app/patch.yaml": helmrelease("app", values="    replicas: 2\n"),
         "app/config.yaml": "- a list\n- of settings\n",
         "app/values.yaml": "replicaCount: 1\n",
         "app/unlisted.yaml": "just: data\n",

@@ -10,6 +10,7 @@ from gitops_bot.manifests.scan import Manifest
 from gitops_bot.model.errors import PolicyError, UsageError
 from gitops_bot.model.images import Wanted
 from gitops_bot.planning.plan import Change, Plan, Rules, Skip, make_plan
+from tests.support.builders import helmrelease
 from tests.support.paths import REPO
 
 TREE = REPO / "fixtures" / "trees" / "mixed"
@@ -137,9 +138,8 @@ def test_held_images_are_skipped_and_the_rest_applied() -> None:
 
 
 def test_semver_policy_refuses_downgrades_and_non_semver_tags() -> None:
-    manifests = [Manifest.parse("r.yaml", (
-        b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\nspec:\n  values:\n"
-        b"    image: {repository: kai/api, tag: v1.4.2}\n"))]
+    release = helmrelease("a", values="    image: {repository: kai/api, tag: v1.4.2}\n")
+    manifests = [Manifest.parse("r.yaml", release.encode())]
 
     def bump(tag: str, **rules: object) -> Plan:
         return make_plan(manifests, [Wanted.parse(f"kai/api={tag}", None)], Rules(policy="semver", **rules))  # type: ignore[arg-type]
