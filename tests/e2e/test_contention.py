@@ -9,8 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import BOT, bot_env
 from tests.e2e.test_delivery import RELEASES, has_tag
 from tests.support.gitrepo import FLUX, Remote, git, make_remote
@@ -46,8 +44,7 @@ def all_at_once(remote: Remote, url: str, images: list[tuple[str, str]], env: di
     assert named == sorted(image for image, _ in images)  # each image in exactly one commit
 
 
-@pytest.mark.parametrize("round_", [1, 2])
-def test_16_writers_over_file_all_land_once(round_: int, tmp_path: Path) -> None:
+def test_16_writers_over_file_all_land_once(tmp_path: Path) -> None:
     remote, images = writers_remote(tmp_path, 16)
     all_at_once(remote, remote.url, images, bot_env(tmp_path))
 
