@@ -160,5 +160,6 @@ def working_copy(source: Path, where: Path, env: dict[str, str]) -> Path:
 
 def write_config(path: Path) -> Path:
     path.write_text(f"gitops:\n  repository: acme/acme-gitops\nenvironments:\n  production:\n"
-                    f"    branch: {BRANCH}\n    path: {ENV_PATH}\n    delivery: push\n")
+                    f"    branch: {BRANCH}\n    path: {ENV_PATH}\n    source-refs: [refs/heads/{BRANCH}]\n"
+                    f"    delivery: push\n")
     return path

@@ -136,14 +136,14 @@ def bump_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> No
     print("\nratios")
     for name, _path in args.bot:
         for shape in args.shapes:
-            print(f"  {name}/floor {shape:<10} {medians[(shape, name)] / medians[(shape, 'floor')]:.2f}")
+            print(f"  {name + '/floor ' + shape:<28} {medians[(shape, name)] / medians[(shape, 'floor')]:.2f}")
         if {"20k", "200k"} <= set(args.shapes):
             diff = medians[("200k", name)] / medians[("20k", name)] - 1
-            print(f"  {name} 200k vs 20k commits {diff * 100:+.1f}%")
+            print(f"  {name + ' 200k vs 20k commits':<28} {diff * 100:+.1f}%")
     if "20k" in args.shapes:
         reuse = f"{args.bot[0][0]} --workdir"
-        print(f"  naive/floor 20k {medians[('20k', 'naive')] / medians[('20k', 'floor')]:.2f}")
-        print(f"  {reuse}/floor 20k {medians[('20k', reuse)] / medians[('20k', 'floor')]:.2f}")
+        print(f"  {'naive/floor 20k':<28} {medians[('20k', 'naive')] / medians[('20k', 'floor')]:.2f}")
+        print(f"  {reuse + '/floor 20k':<28} {medians[('20k', reuse)] / medians[('20k', 'floor')]:.2f}")
 
 
 def contention_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
