@@ -1,6 +1,6 @@
 """Start-up cost: commands import only what they use, and a fresh clone is set up by one git process.
 
-Speed itself is measured in bench/startup_bench.py and bench/floor_bench.py (docs/startup.md); these
+Speed itself is measured in bench/startup_bench.py and bench/issue13.py (docs/startup.md); these
 tests check the causes: which modules a command imports and which git processes a bump starts.
 """
 

@@ -1,0 +1,39 @@
+"""The push back-off of gitops_bot/delivery/push.py: a window in rounds of the contention seen.
+
+The pauses themselves are random; these tests read the window's upper bound through a generator
+whose `uniform` returns it, and check that real draws stay inside it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from gitops_bot.delivery.push import backoff
+
+
+class Widest(random.Random):
+    def uniform(self, a: float, b: float) -> float:
+        assert a == 0
+        return b
+
+
+@pytest.mark.parametrize(("attempt", "slot", "window"), [
+    (0, 0.1, 0.6),     # a round shorter than 0.2 s counts as 0.2 s; the first window is 3 rounds
+    (0, 0.5, 1.5),
+    (1, 0.5, 4.5),     # each rejection triples it
+    (3, 0.5, 32.0),    # up to 64 rounds
+    (4, 0.1, 12.8),
+    (2, 5.0, 27.0),    # a round longer than 1 s counts as 1 s
+    (5, 1.0, 60.0),    # and never more than 60 s
+])
+def test_window_grows_with_rejections_in_rounds(attempt: int, slot: float, window: float) -> None:
+    assert backoff(attempt, Widest(), slot=slot) == pytest.approx(window)
+
+
+def test_draws_spread_over_the_window() -> None:
+    rng = random.Random(13)
+    draws = [backoff(2, rng, slot=0.5) for _ in range(2000)]
+    assert 0 <= min(draws) < 0.5 and 13.0 < max(draws) <= 13.5  # uniform over [0, 13.5]
+    assert 6.0 < sum(draws) / len(draws) < 7.5
