@@ -158,8 +158,8 @@ def working_copy(source: Path, where: Path, env: dict[str, str]) -> Path:
     return where
 
 
-def write_config(path: Path) -> Path:
+def write_config(path: Path, env_path: str = ENV_PATH) -> Path:
     path.write_text(f"gitops:\n  repository: acme/acme-gitops\nenvironments:\n  production:\n"
-                    f"    branch: {BRANCH}\n    path: {ENV_PATH}\n    source-refs: [refs/heads/{BRANCH}]\n"
+                    f"    branch: {BRANCH}\n    path: {env_path}\n    source-refs: [refs/heads/{BRANCH}]\n"
                     f"    delivery: push\n")
     return path
