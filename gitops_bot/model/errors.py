@@ -18,7 +18,8 @@ class ExitCode(IntEnum):
 
 
 class GitopsBotError(Exception):
-    """Base of every error gitops-bot reports to the user: one line, one exit code."""
+    """Base of every error gitops-bot reports to the user: one line, one exit code. A subclass
+    names its ExitCode where it differs from its base's."""
 
     exit_code: ClassVar[ExitCode] = ExitCode.FAILED
 
@@ -32,25 +33,17 @@ class UsageError(GitopsBotError):
 class ConfigError(UsageError):
     """The configuration file is invalid."""
 
-    exit_code = ExitCode.USAGE
-
 
 class ManifestError(UsageError):
     """A manifest cannot be parsed or edited safely; the message carries `file:line`."""
-
-    exit_code = ExitCode.USAGE
 
 
 class PolicyError(UsageError):
     """The update policy refuses the change (for example a semver downgrade)."""
 
-    exit_code = ExitCode.USAGE
-
 
 class ImageNotFound(UsageError):
     """An image tag that a command would write does not exist in its registry."""
-
-    exit_code = ExitCode.USAGE
 
 
 class GitError(GitopsBotError):
@@ -72,13 +65,9 @@ class GitError(GitopsBotError):
 class PushRejected(GitError):
     """The remote refused a push for a reason other than a race (hook, branch protection)."""
 
-    exit_code = ExitCode.FAILED
-
 
 class RevertConflict(GitError):
     """A revert does not apply cleanly."""
-
-    exit_code = ExitCode.FAILED
 
 
 class GitHubError(GitopsBotError):
