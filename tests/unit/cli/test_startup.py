@@ -37,7 +37,12 @@ with open(sys.argv[1], "w") as out:
 # Modules only writing commands need: YAML editing, git, GitHub, registries.
 _HEAVY = ("github", "requests", "ruamel.yaml", "yaml", "semver", "gitops_bot.git.workspace", "gitops_bot.git.runner",
           "gitops_bot.planning.plan", "gitops_bot.manifests.edit", "gitops_bot.delivery.push", "gitops_bot.registry.client",
-          "gitops_bot.cli.commands.bump", "gitops_bot.delivery.session")
+          "gitops_bot.cli.commands.bump", "gitops_bot.delivery.session", "gitops_bot.delivery.api_commit",
+          "gitops_bot.delivery.dispatch", "gitops_bot.registry", "gitops_bot.ops", "gitops_bot.github.wait",
+          "gitops_bot.github.statuses", "gitops_bot.github.client", "gitops_bot.git.plumbing", "gitops_bot.manifests")
+# Modules a plain bump (no --verify-image, --pin-digest, commit.sign: github, --wait) never uses.
+_NOT_FOR_BUMP = ("github", "requests", "gitops_bot.delivery.api_commit", "gitops_bot.github.client",
+                 "gitops_bot.registry.client", "gitops_bot.registry.auth", "gitops_bot.registry.endpoint")
 
 
 def imported(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[int, set[str]]:
@@ -110,6 +115,17 @@ def test_a_push_bump_imports_neither_pygithub_nor_requests(tmp_path: Path, remot
     assert "gitops_bot.cli.commands.bump" in modules
     assert not loaded(modules, "github") and not loaded(modules, "requests")
     assert b"tag: 5d6e7f8" in remote.show("staging", "flux/clusters/staging/releases/api-server.yaml")
+
+
+def test_a_dry_run_bump_imports_no_api_commit_registry_client_pygithub_or_requests(
+        tmp_path: Path, remote: Remote) -> None:
+    before = remote.head("staging")
+    code, modules = imported(tmp_path, "--repo", remote.url, "--dry-run", "bump", "--env", "staging",
+                             "--image", "kai-api-server=5d6e7f8")
+    assert code == 0
+    assert "gitops_bot.ops.bump" in modules and "gitops_bot.git.plumbing" in modules  # it did plan and commit
+    assert [name for name in _NOT_FOR_BUMP if loaded(modules, name)] == []
+    assert remote.head("staging") == before
 
 
 def test_a_bump_sets_up_its_clone_with_one_git_init_and_no_git_config(tmp_path: Path, remote: Remote) -> None:
