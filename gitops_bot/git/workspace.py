@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from gitops_bot.git.config import config_text
 from gitops_bot.git.locks import clear_stale_locks
-from gitops_bot.git.objects import LINK, REGULAR
+from gitops_bot.git.objects import LINK, REGULAR, plain_path
 from gitops_bot.git.plumbing import CommitWriter
 from gitops_bot.git.runner import Git, GitResult, Timeouts
 from gitops_bot.github.credentials import Credentials
@@ -247,6 +247,12 @@ class Workspace(CommitWriter):
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
 
     def read_file(self, commit: str, path: str) -> bytes | None:
+        listed = self.listing(commit)  # one ls-tree answers this and the run's later questions
+        if listed is not None and plain_path(path):
+            if path in listed:
+                return self.read_blobs([listed[path].sha])[listed[path].sha]
+            if not any(name.startswith(f"{path}/") for name in listed):  # a folder: as git reads it
+                return None
         sha = self.resolve(f"{commit}:{path}")
         return None if sha is None else self.read_blobs([sha])[sha]
 

@@ -42,7 +42,8 @@ _HEAVY = ("github", "requests", "ruamel.yaml", "yaml", "semver", "gitops_bot.git
           "gitops_bot.github.statuses", "gitops_bot.github.client", "gitops_bot.git.plumbing", "gitops_bot.manifests")
 # Modules a plain bump (no --verify-image, --pin-digest, commit.sign: github, --wait) never uses.
 _NOT_FOR_BUMP = ("github", "requests", "gitops_bot.delivery.api_commit", "gitops_bot.github.client",
-                 "gitops_bot.registry.client", "gitops_bot.registry.auth", "gitops_bot.registry.endpoint")
+                 "gitops_bot.registry.client", "gitops_bot.registry.auth", "gitops_bot.registry.endpoint",
+                 "ruamel.yaml")  # the fixture repository has no .gitops-bot.yaml nor holds file
 
 
 def imported(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[int, set[str]]:
@@ -163,6 +164,15 @@ def subcommand(argv: list[str]) -> str:
         elif not arg.startswith("-"):
             return arg
     return ""
+
+
+def test_the_built_in_defaults_are_what_their_yaml_says() -> None:
+    from ruamel.yaml import YAML
+
+    from gitops_bot.config.settings import DEFAULTS_YAML, Config, _defaults_data
+
+    assert _defaults_data() == YAML(typ="safe", pure=True).load(DEFAULTS_YAML)
+    assert Config.defaults() == Config.from_text(DEFAULTS_YAML, "built-in defaults")
 
 
 @pytest.mark.parametrize("value", ['file:///tmp/a b"c\\d', "tab\there", "new\nline", "[x] ; #y", ""])
