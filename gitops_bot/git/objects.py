@@ -58,6 +58,7 @@ class Repo:
         # commit id -> every file of its tree (`ls-tree -r`), once listed: later questions about
         # that commit's files are answered without a process (a commit id never changes its tree)
         self.listings: dict[str, dict[str, TreeEntry]] = {}
+        self.folders: dict[str, dict[str, TreeEntry]] = {}  # ... and its folders' entries (`ls-tree -t`)
 
     # -- names -----------------------------------------------------------------------------------
     def rev_parse(self, *revs: str) -> str:
@@ -116,7 +117,9 @@ class Repo:
         if commit not in self.listings:
             if len(commit) != 40 or any(c not in "0123456789abcdef" for c in commit):
                 return None
-            self.listings[commit] = {e.path: e for e in self._ls_tree(commit, (), recursive=True)}
+            entries = self._ls_tree(commit, ("-t",), recursive=True)
+            self.listings[commit] = {e.path: e for e in entries if e.type != "tree"}
+            self.folders[commit] = {e.path: e for e in entries if e.type == "tree"}
         return self.listings[commit]
 
     def ls_tree(self, treeish: str, paths: Sequence[str] = (), *, recursive: bool = False) -> list[TreeEntry]:
@@ -137,13 +140,18 @@ class Repo:
         return self._ls_tree(treeish, paths, recursive=recursive)
 
     def _ls_tree(self, treeish: str, paths: Sequence[str], *, recursive: bool) -> list[TreeEntry]:
-        out = self.git.out("ls-tree", *(["-r"] if recursive else []), "-z", "--full-tree", treeish, "--", *paths)
+        """`paths` may begin with ls-tree's own `-t` (folders listed too)."""
+        flags = ["-t"] if paths[:1] == ("-t",) else []
+        paths = paths[len(flags):]
+        out = self.git.out("ls-tree", *(["-r"] if recursive else []), *flags, "-z", "--full-tree", treeish,
+                           "--", *paths)
         entries = []
         for item in filter(None, out.split("\0")):
             meta, path = item.split("\t", 1)
             mode, kind, sha = meta.split()
             entries.append(TreeEntry(mode, kind, sha, path))
-            self.modes[(treeish, path)] = mode
+            if kind != "tree":
+                self.modes[(treeish, path)] = mode
         return entries
 
     def paths(self, treeish: str) -> list[str]:

@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_bot.git.loose import Entries, LooseWriter, Unsupported, build_tree, folders_of, parse_tree
+from gitops_bot.git.loose import (Entries, LooseWriter, Unsupported, build_tree, folders_of, object_id, parse_tree,
+                                  tree_content)
 from gitops_bot.git.objects import EMPTY_TREE, REGULAR, Repo
 from gitops_bot.git.signing import NO_SIGNING, Signing
 from gitops_bot.model.errors import GitError
@@ -90,15 +91,17 @@ class CommitWriter(Repo):
                 or any("\n" in p or "\r" in p for p in files):
             return None
         folders = folders_of(list(files))
-        names = [f"{base}^{{tree}}", *(f"{base}:{f}" for f in folders[1:])]
-        found = self._batch(names)
-        if found[0] is None or found[0][0] != "tree":
-            return None
-        trees: dict[str, Entries | None] = {}
-        for folder, obj in zip(folders, found, strict=True):
-            if obj is not None and obj[0] != "tree":
-                return None  # a file where the edit needs a folder
-            trees[folder] = None if obj is None else parse_tree(obj[1])
+        trees = self._listed_trees(base, folders)
+        if trees is None:
+            names = [f"{base}^{{tree}}", *(f"{base}:{f}" for f in folders[1:])]
+            found = self._batch(names)
+            if found[0] is None or found[0][0] != "tree":
+                return None
+            trees = {}
+            for folder, obj in zip(folders, found, strict=True):
+                if obj is not None and obj[0] != "tree":
+                    return None  # a file where the edit needs a folder
+                trees[folder] = None if obj is None else parse_tree(obj[1])
         store = LooseWriter(objects)
         modes = {}
         for path in files:
@@ -109,6 +112,23 @@ class CommitWriter(Repo):
             return build_tree(trees, {p: store.write("blob", d) for p, d in files.items()}, modes, store)
         except Unsupported:
             return None
+
+    def _listed_trees(self, base: str, folders: Sequence[str]) -> dict[str, Entries | None] | None:
+        """The entries of `folders` of `base` rebuilt from the listing the planner read (no process),
+        each folder checked against its listed id; None when there is no listing or one differs."""
+        files, listed = self.listings.get(base), self.folders.get(base)
+        if files is None or listed is None or any(f in files for f in folders):
+            return None
+        trees: dict[str, Entries | None] = {f: ({} if f == "" or f in listed else None) for f in folders}
+        for entry in (*listed.values(), *files.values()):
+            parent, _, name = entry.path.rpartition("/")
+            found = trees.get(parent)
+            if found is not None:
+                found[name.encode()] = (entry.mode.lstrip("0").encode(), bytes.fromhex(entry.sha))
+        for folder, entries in trees.items():
+            if folder and entries is not None and object_id("tree", tree_content(entries)) != listed[folder].sha:
+                return None
+        return trees
 
     def _batch(self, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
         """(type, content) of each object `names` names, None for one that names none; one process."""

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gitops_bot.git.loose import TREE_MODE, LooseWriter, folders_of, parse_tree, tree_content
 from gitops_bot.git.objects import Repo
 from gitops_bot.git.plumbing import CommitWriter
 from gitops_bot.git.runner import Git
 from tests.support.gitrepo import git, isolate_git
-from tests.unit.git.test_plumbing import AUTHOR, checkout_tree, seeded
+from tests.unit.git.test_plumbing import _DATA, _PATH, AUTHOR, _consistent, checkout_tree, seeded
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +76,42 @@ def test_a_folder_where_a_file_was_takes_gits_own_way_the_file_is_replaced(tmp_p
     store = CommitWriter(Git(work / ".git"))
     tree = store.tree_with(commit, {"c.yaml/d.yaml": b"z: 1\n"})
     assert git("ls-tree", "-r", "--name-only", tree, cwd=work).split() == ["a/b.yaml", "c.yaml/d.yaml"]
+
+
+def test_with_the_planners_listing_a_commit_starts_only_commit_tree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    commit = seeded(work, {"flux/a/x.yaml": b"tag: 1\n", "flux/b.yaml": b"c: 1\n", "flux/a.b": b"z\n",
+                           "flux/a-/y": b"", "top": b""}, executable=["flux/a/x.yaml"])
+    edits = {"flux/a/x.yaml": b"tag: 2\n", "flux/new/deep/n.yaml": b"n: 1\n", "flux/a-/y": b"y\n"}
+    store = CommitWriter(Git(work / ".git"))
+    assert store.listing(commit) is not None  # what read_file does first
+    trace = tmp_path / "trace.json"
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
+    made = store.commit_files(commit, edits, "edit\n", AUTHOR)
+    monkeypatch.delenv("GIT_TRACE2_EVENT")
+    starts = [json.loads(ln)["argv"][1] for ln in trace.read_text().splitlines()
+              if json.loads(ln)["event"] == "start"]
+    assert starts == ["commit-tree"]
+    assert Repo.tree_of(store, made) == checkout_tree(work, edits)
+    git("fsck", "--strict", "--no-dangling", cwd=work)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=st.dictionaries(_PATH, _DATA, min_size=1, max_size=12),
+       changed=st.lists(st.tuples(st.integers(min_value=0), _DATA), max_size=6),
+       added=st.dictionaries(_PATH, _DATA, max_size=4))
+def test_random_edits_from_the_listing_make_the_same_tree_as_git_add(
+        base: dict[str, bytes], changed: list[tuple[int, bytes]], added: dict[str, bytes], tmp_path: Path) -> None:
+    files = _consistent(base)
+    names = sorted(files)
+    edits = {names[i % len(names)]: data for i, data in changed}
+    edits.update(_consistent(added, files))
+    run = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}"
+    run.mkdir()
+    work = run / "work"
+    commit = seeded(work, files)
+    store = CommitWriter(Git(work / ".git"))
+    store.listing(commit)
+    assert Repo.tree_of(store, store.commit_files(commit, edits, "edit\n", AUTHOR)) == checkout_tree(work, edits)
+    shutil.rmtree(run)
