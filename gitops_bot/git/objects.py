@@ -117,7 +117,7 @@ class Repo:
         if commit not in self.listings:
             if len(commit) != 40 or any(c not in "0123456789abcdef" for c in commit):
                 return None
-            entries = self._ls_tree(commit, ("-t",), recursive=True)
+            entries = self._ls_tree(commit, (), recursive=True, folders=True)
             self.listings[commit] = {e.path: e for e in entries if e.type != "tree"}
             self.folders[commit] = {e.path: e for e in entries if e.type == "tree"}
         return self.listings[commit]
@@ -125,6 +125,8 @@ class Repo:
     def ls_tree(self, treeish: str, paths: Sequence[str] = (), *, recursive: bool = False) -> list[TreeEntry]:
         """The entries of `treeish` (a commit or tree) at `paths` (all when empty), by full path."""
         listed = self.listings.get(treeish)
+        if listed is None and recursive and all(plain_path(p.rstrip("/")) for p in paths):
+            listed = self.listing(treeish)  # every file, once: paths() and the commit's tree use it too
         if listed is not None and all(plain_path(p.rstrip("/")) for p in paths):
             if recursive:
                 found = _under(listed, paths)
@@ -139,11 +141,10 @@ class Repo:
                 return found
         return self._ls_tree(treeish, paths, recursive=recursive)
 
-    def _ls_tree(self, treeish: str, paths: Sequence[str], *, recursive: bool) -> list[TreeEntry]:
-        """`paths` may begin with ls-tree's own `-t` (folders listed too)."""
-        flags = ["-t"] if paths[:1] == ("-t",) else []
-        paths = paths[len(flags):]
-        out = self.git.out("ls-tree", *(["-r"] if recursive else []), *flags, "-z", "--full-tree", treeish,
+    def _ls_tree(self, treeish: str, paths: Sequence[str], *, recursive: bool,
+                 folders: bool = False) -> list[TreeEntry]:
+        """`ls-tree` itself; with `folders`, the folders' own entries too (`-t`)."""
+        out = self.git.out("ls-tree", *(["-r"] if recursive else []), *(["-t"] if folders else []), "-z", "--full-tree", treeish,
                            "--", *paths)
         entries = []
         for item in filter(None, out.split("\0")):
@@ -156,7 +157,7 @@ class Repo:
 
     def paths(self, treeish: str) -> list[str]:
         """Every file path of the repository at `treeish` (from its trees: no blob is fetched)."""
-        listed = self.listings.get(treeish)
+        listed = self.listing(treeish)
         if listed is not None:
             return list(listed)
         return list(filter(None, self.git.out("ls-tree", "-r", "-z", "--name-only", "--full-tree",

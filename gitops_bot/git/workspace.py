@@ -247,7 +247,7 @@ class Workspace(CommitWriter):
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
 
     def read_file(self, commit: str, path: str) -> bytes | None:
-        listed = self.listing(commit)  # one ls-tree answers this and the run's later questions
+        listed = self.listings.get(commit)  # when the commit's files were listed already
         if listed is not None and plain_path(path):
             if path in listed:
                 return self.read_blobs([listed[path].sha])[listed[path].sha]
