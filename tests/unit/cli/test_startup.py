@@ -143,6 +143,13 @@ def test_a_bump_sets_up_its_clone_with_one_git_init_and_no_git_config(tmp_path: 
     names = [subcommand(e["argv"]) for e in events if e["event"] == "start"]
     assert "fetch" in names and "push" in names  # the trace saw the whole run
     assert names.count("init") == 1
+    # the write path: the edit's blobs and trees are written from memory, then one commit-tree
+    top = [subcommand(e["argv"]) for e in events if e["event"] == "start" and "/" not in e["sid"]]
+    assert [n for n in top if n in ("hash-object", "read-tree", "update-index", "write-tree", "mktree")] == []
+    assert top.count("commit-tree") == 1, top
+    # init, fetch, config and holds lookups, one listing, blob fetch + read of the environment and
+    # of its values files, commit-tree, push (the index way alone was four more)
+    assert len(top) <= 11, top
     assert [n for n in names if n in ("config", "remote")] == []
     # ... and the settings are the ones `git config` would have written
     def get(key: str) -> str:
