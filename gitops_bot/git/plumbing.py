@@ -1,9 +1,10 @@
 """Writing commits without a work tree: new blobs and trees written from memory, `commit-tree`.
 
 Nothing of the repository is ever written to disk as files. The base commit's trees along the edited
-paths are read in one `cat-file --batch` (trees only: no blob is needed), the edited files and the
-trees above them are stored as loose objects from memory (loose.py), and the tree is committed
-(`commit-tree`, signed when commit.sign says so): two git processes for an edit. An edit loose.py
+paths are rebuilt from the `ls-tree -r -t` listing the planner read (each checked against its id), or
+else read in one `cat-file --batch` (trees only: no blob is needed); the edited files and the trees
+above them are stored as loose objects from memory (loose.py), and the tree is committed
+(`commit-tree`, signed when commit.sign says so): one or two git processes for an edit. An edit loose.py
 does not build (a file where a folder was) takes git's own way: the base's tree read into an index
 of our own (`read-tree`), blobs stored (`hash-object -w --stdin`), put in that index (`update-index
 --index-info`), the tree written (`write-tree`). Either way the tree is the one `git add` of the
@@ -124,6 +125,8 @@ class CommitWriter(Repo):
             parent, _, name = entry.path.rpartition("/")
             found = trees.get(parent)
             if found is not None:
+                if "\ufffd" in name:  # a name that is not UTF-8 was decoded with losses: ask git
+                    return None
                 found[name.encode()] = (entry.mode.lstrip("0").encode(), bytes.fromhex(entry.sha))
         for folder, entries in trees.items():
             if folder and entries is not None and object_id("tree", tree_content(entries)) != listed[folder].sha:
