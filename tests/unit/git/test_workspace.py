@@ -82,6 +82,19 @@ def test_server_without_filter_support_still_works(tmp_path: Path) -> None:
         assert next(f.data for f in files if f.path == API) == remote.show("staging", API)
 
 
+def test_a_server_that_sends_every_blob_and_refuses_wants_by_id_still_works(tmp_path: Path) -> None:
+    """A store of this run fetches the blobs it has not fetched without asking git which are missing:
+    when the server refuses that fetch, git is asked, and the blobs it sent already are read."""
+    remote = make_remote(tmp_path / "nofilter")
+    git("config", "uploadpack.allowFilter", "false", cwd=remote.bare)
+    git("config", "uploadpack.allowAnySHA1InWant", "false", cwd=remote.bare)
+    with open_ws(remote) as ws:
+        head = ws.fetch("staging")
+        assert missing_objects(ws.root) == []
+        files = ws.read_files(head, STAGING)
+        assert next(f.data for f in files if f.path == API) == remote.show("staging", API)
+
+
 def test_missing_branch_is_named(remote: Remote) -> None:
     with open_ws(remote) as ws, pytest.raises(GitError, match=r"branch 'nope' does not exist in file://"):
         ws.fetch("nope")
