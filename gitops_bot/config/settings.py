@@ -10,9 +10,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from gitops_bot.model.errors import ConfigError, UsageError
 from gitops_bot.config.github import WaitConfig, sign_mode
 from gitops_bot.config.registry import RegistrySettings, parse_policies, parse_registry
@@ -41,6 +38,18 @@ environments:
     source-refs: [refs/heads/main]
     delivery: pull-request
 """
+
+
+
+def _defaults_data() -> dict[str, Any]:
+    """DEFAULTS_YAML as its YAML parser reads it (a test checks they agree): no parser imported for it."""
+    def env(branch: str, path: str, delivery: str) -> dict[str, Any]:
+        return {"branch": branch, "path": path, "source-refs": [f"refs/heads/{branch}"], "delivery": delivery}
+
+    return {"gitops": {"repository": "kai-platform/kai-gitops"},
+            "environments": {"staging": env("staging", "flux/clusters/staging", "push"),
+                             "production": env("main", "flux/clusters/production", "pull-request")}}
+
 
 _SECTIONS = ("gitops", "environments", "images", "policy", "commit", "pull-request", "registry", "policies",
              "wait")
@@ -107,7 +116,7 @@ class Config:
 
     @classmethod
     def defaults(cls) -> Config:
-        return cls.from_text(DEFAULTS_YAML, "built-in defaults")
+        return _build(_defaults_data(), "built-in defaults")
 
     @classmethod
     def from_file(cls, path: Path) -> Config:
@@ -124,6 +133,9 @@ class Config:
         if len(text) > MAX_CONFIG_CHARS:
             raise ConfigError(f"{source}: {len(text)} characters; a configuration is at most "
                               f"{MAX_CONFIG_CHARS} (is this the right file?)")
+        from ruamel.yaml import YAML  # imported only when a configuration file is read
+        from ruamel.yaml.error import YAMLError
+
         try:
             data = YAML(typ="safe", pure=True).load(io.StringIO(text))
         except RecursionError:  # thousands of nested [ or {: no configuration looks like that
@@ -241,7 +253,7 @@ def _pull_request(raw: Any) -> PullRequestOptions:
 def _build(data: dict[str, Any], source: str) -> Config:
     _keys(data, "", _SECTIONS)
     defaults = (
-        YAML(typ="safe", pure=True).load(DEFAULTS_YAML) if source != "built-in defaults" else data
+        _defaults_data() if source != "built-in defaults" else data
     )
     merged = {**defaults, **data}  # a section a file sets replaces that whole section
 

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from gitops_bot.delivery.api_commit import publish
 from gitops_bot.config.settings import Environment
 from gitops_bot.model.errors import GitError
 from gitops_bot.planning.plan import Change, Skip
@@ -99,6 +98,8 @@ def deliver_push(session: Session, command: str, env: Environment, commit: str,
         applied = apply_on(session, env, commit, apply)
         if applied.head is None or session.options.dry_run:
             return result_for(session, command, env, commit, applied, pushed=False)
+        from gitops_bot.delivery.api_commit import publish  # GraphQL commits only for commit.sign: github
+
         pushed = publish(session, env.branch, commit, applied.head)  # git push, or GitHub's API (commit.sign)
         if pushed is not None:
             log.info("pushed %s to %s", pushed[:12], env.branch)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops_bot.planning.plan import Change, Skip
-from gitops_bot.github.wait import WaitOutcome
+
+if TYPE_CHECKING:  # only --wait makes one: github.wait is imported by the commands that wait
+    from gitops_bot.github.wait import WaitOutcome
 
 
 @dataclass(frozen=True)

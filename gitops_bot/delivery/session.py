@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from gitops_bot.config.settings import CONFIG_FILE, Config, Environment
 from gitops_bot.github.credentials import Credentials
 from gitops_bot.model.context import RunContext
@@ -85,6 +82,9 @@ def _check_slug(slug: str, url: str, server_url: str | None) -> None:
 
 def _refuse_gitops_section(text: str, where: str) -> None:
     """The repository's own file may not say which repository the token writes to (exit 2)."""
+    from ruamel.yaml import YAML  # the repository's own file: only when it has one
+    from ruamel.yaml.error import YAMLError
+
     try:
         data = YAML(typ="safe", pure=True).load(text)
     except (YAMLError, RecursionError, ValueError, TypeError):

@@ -55,6 +55,10 @@ class Repo:
         self.git = git
         # (tree-ish, path) -> mode of the files listed so far: a commit on them keeps their modes
         self.modes: dict[tuple[str, str], str] = {}
+        # commit id -> every file of its tree (`ls-tree -r`), once listed: later questions about
+        # that commit's files are answered without a process (a commit id never changes its tree)
+        self.listings: dict[str, dict[str, TreeEntry]] = {}
+        self.folders: dict[str, dict[str, TreeEntry]] = {}  # ... and its folders' entries (`ls-tree -t`)
 
     # -- names -----------------------------------------------------------------------------------
     def rev_parse(self, *revs: str) -> str:
@@ -108,19 +112,54 @@ class Repo:
         return entries
 
     # -- trees and diffs -------------------------------------------------------------------------
+    def listing(self, commit: str) -> dict[str, TreeEntry] | None:
+        """Every file of `commit` (a full object id) by path, listed once; None for another name."""
+        if commit not in self.listings:
+            if len(commit) != 40 or any(c not in "0123456789abcdef" for c in commit):
+                return None
+            entries = self._ls_tree(commit, (), recursive=True, folders=True)
+            self.listings[commit] = {e.path: e for e in entries if e.type != "tree"}
+            self.folders[commit] = {e.path: e for e in entries if e.type == "tree"}
+        return self.listings[commit]
+
     def ls_tree(self, treeish: str, paths: Sequence[str] = (), *, recursive: bool = False) -> list[TreeEntry]:
         """The entries of `treeish` (a commit or tree) at `paths` (all when empty), by full path."""
-        out = self.git.out("ls-tree", *(["-r"] if recursive else []), "-z", "--full-tree", treeish, "--", *paths)
+        listed = self.listings.get(treeish)
+        if listed is None and recursive and all(plain_path(p.rstrip("/")) for p in paths):
+            listed = self.listing(treeish)  # every file, once: paths() and the commit's tree use it too
+        if listed is not None and all(plain_path(p.rstrip("/")) for p in paths):
+            if recursive:
+                found = _under(listed, paths)
+            elif all(p in listed for p in paths):  # files only: a folder's own entry is not listed
+                wanted = set(paths)
+                found = [e for e in listed.values() if e.path in wanted]
+            else:
+                found = None
+            if found is not None:
+                for entry in found:
+                    self.modes[(treeish, entry.path)] = entry.mode
+                return found
+        return self._ls_tree(treeish, paths, recursive=recursive)
+
+    def _ls_tree(self, treeish: str, paths: Sequence[str], *, recursive: bool,
+                 folders: bool = False) -> list[TreeEntry]:
+        """`ls-tree` itself; with `folders`, the folders' own entries too (`-t`)."""
+        out = self.git.out("ls-tree", *(["-r"] if recursive else []), *(["-t"] if folders else []), "-z", "--full-tree", treeish,
+                           "--", *paths)
         entries = []
         for item in filter(None, out.split("\0")):
             meta, path = item.split("\t", 1)
             mode, kind, sha = meta.split()
             entries.append(TreeEntry(mode, kind, sha, path))
-            self.modes[(treeish, path)] = mode
+            if kind != "tree":
+                self.modes[(treeish, path)] = mode
         return entries
 
     def paths(self, treeish: str) -> list[str]:
         """Every file path of the repository at `treeish` (from its trees: no blob is fetched)."""
+        listed = self.listing(treeish)
+        if listed is not None:
+            return list(listed)
         return list(filter(None, self.git.out("ls-tree", "-r", "-z", "--name-only", "--full-tree",
                                               treeish).split("\0")))
 
@@ -153,6 +192,23 @@ class Repo:
             blobs[sha] = data[start : start + int(size)]
             pos = start + int(size) + 1
         return blobs
+
+
+def plain_path(path: str) -> bool:
+    """`path` names the same file to git's path lookups as to a listing: no `.`, `..`, empty part,
+    wildcard, pathspec magic or line break."""
+    parts = path.split("/")
+    return all(parts) and not any(p in (".", "..") for p in parts) and not path.startswith(":") \
+        and not any(c in path for c in "*?[\\\n\r")
+
+
+def _under(listed: dict[str, TreeEntry], paths: Sequence[str]) -> list[TreeEntry]:
+    """The files of a listing at or under `paths` (all when empty), in the listing's order."""
+    if not paths:
+        return list(listed.values())
+    exact = {p.rstrip("/") for p in paths}
+    prefixes = tuple(f"{p}/" for p in exact)
+    return [e for e in listed.values() if e.path in exact or e.path.startswith(prefixes)]
 
 
 def _raw(raw: str) -> list[RawChange]:

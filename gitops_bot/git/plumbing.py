@@ -1,10 +1,14 @@
-"""Writing commits without a work tree: new blobs, a tree built in a temporary index, `commit-tree`.
+"""Writing commits without a work tree: new blobs and trees written from memory, `commit-tree`.
 
-Nothing of the repository is ever written to disk as files: the base commit's tree is read into an
-index file of our own (`read-tree`, trees only: no blob is needed), the edited files are stored as
-blobs from memory (`hash-object -w --stdin`), put in that index (`update-index --index-info`), the
-tree written (`write-tree`) and committed (`commit-tree`, signed when commit.sign says so). The tree
-is the one `git add` of the same edits in a checkout would give (tests/unit/git/test_plumbing.py).
+Nothing of the repository is ever written to disk as files. The base commit's trees along the edited
+paths are rebuilt from the `ls-tree -r -t` listing the planner read (each checked against its id), or
+else read in one `cat-file --batch` (trees only: no blob is needed); the edited files and the trees
+above them are stored as loose objects from memory (loose.py), and the tree is committed
+(`commit-tree`, signed when commit.sign says so): one or two git processes for an edit. An edit loose.py
+does not build (a file where a folder was) takes git's own way: the base's tree read into an index
+of our own (`read-tree`), blobs stored (`hash-object -w --stdin`), put in that index (`update-index
+--index-info`), the tree written (`write-tree`). Either way the tree is the one `git add` of the
+same edits in a checkout would give (tests/unit/git/test_plumbing.py, test_loose.py).
 A revert is a three-way merge of trees (`merge-tree --write-tree`), never a checkout.
 """
 
@@ -16,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_bot.git.loose import (Entries, LooseWriter, Unsupported, build_tree, folders_of, object_id, parse_tree,
+                                  tree_content)
 from gitops_bot.git.objects import EMPTY_TREE, REGULAR, Repo
 from gitops_bot.git.signing import NO_SIGNING, Signing
 from gitops_bot.model.errors import GitError
@@ -56,6 +62,11 @@ class CommitWriter(Repo):
         for path in files:
             if any(part in ("", ".", "..", ".git") for part in path.split("/")):
                 raise GitError(f"refusing to write {path}: it leaves the repository")
+        if not files:
+            return self.tree_of(base)
+        built = self._tree_in_memory(base, files)
+        if built is not None:
+            return built
         unknown = sorted(p for p in files if (base, p) not in self.modes)
         if unknown:  # listed already when the planner read them: else one ls-tree
             self.ls_tree(base, unknown)
@@ -71,6 +82,74 @@ class CommitWriter(Repo):
             # --missing-ok: the blobs of files outside the edit are not in a blob-less store, and
             # checking them would make git fetch every one of them
             return self.git.out_env("write-tree", "--missing-ok", extra_env=index)
+
+    def _tree_in_memory(self, base: str, files: Mapping[str, bytes]) -> str | None:
+        """`tree_with` in two steps: the base's trees along the edited paths read in one `cat-file
+        --batch`, the new blobs and trees stored as loose objects from memory (loose.py). None
+        when the edit is one git should build (a file where a folder was, a SHA-256 repository...)."""
+        objects = self.git.cwd / "objects"
+        if len(base) != 40 or any(c not in "0123456789abcdef" for c in base) or not objects.is_dir() \
+                or any("\n" in p or "\r" in p for p in files):
+            return None
+        folders = folders_of(list(files))
+        trees = self._listed_trees(base, folders)
+        if trees is None:
+            names = [f"{base}^{{tree}}", *(f"{base}:{f}" for f in folders[1:])]
+            found = self._batch(names)
+            if found[0] is None or found[0][0] != "tree":
+                return None
+            trees = {}
+            for folder, obj in zip(folders, found, strict=True):
+                if obj is not None and obj[0] != "tree":
+                    return None  # a file where the edit needs a folder
+                trees[folder] = None if obj is None else parse_tree(obj[1])
+        store = LooseWriter(objects)
+        modes = {}
+        for path in files:
+            parent, _, name = path.rpartition("/")
+            entry = (trees.get(parent) or {}).get(name.encode())
+            modes[path] = entry[0] if entry is not None and entry[0].decode() in REGULAR else b"100644"
+        try:
+            return build_tree(trees, {p: store.write("blob", d) for p, d in files.items()}, modes, store)
+        except Unsupported:
+            return None
+
+    def _listed_trees(self, base: str, folders: Sequence[str]) -> dict[str, Entries | None] | None:
+        """The entries of `folders` of `base` rebuilt from the listing the planner read (no process),
+        each folder checked against its listed id; None when there is no listing or one differs."""
+        files, listed = self.listings.get(base), self.folders.get(base)
+        if files is None or listed is None or any(f in files for f in folders):
+            return None
+        trees: dict[str, Entries | None] = {f: ({} if f == "" or f in listed else None) for f in folders}
+        for entry in (*listed.values(), *files.values()):
+            parent, _, name = entry.path.rpartition("/")
+            found = trees.get(parent)
+            if found is not None:
+                if "\ufffd" in name:  # a name that is not UTF-8 was decoded with losses: ask git
+                    return None
+                found[name.encode()] = (entry.mode.lstrip("0").encode(), bytes.fromhex(entry.sha))
+        for folder, entries in trees.items():
+            if folder and entries is not None and object_id("tree", tree_content(entries)) != listed[folder].sha:
+                return None
+        return trees
+
+    def _batch(self, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
+        """(type, content) of each object `names` names, None for one that names none; one process."""
+        data = self.git.run_bytes("cat-file", "--batch", stdin=("\n".join(names) + "\n").encode())
+        out: list[tuple[str, bytes] | None] = []
+        pos = 0
+        for _name in names:
+            end = data.index(b"\n", pos)
+            line = data[pos:end]
+            if line.endswith((b" missing", b" ambiguous")):  # a present object's line ends in its size
+                out.append(None)
+                pos = end + 1
+                continue
+            header = line.split()
+            size = int(header[2])
+            out.append((header[1].decode(), data[end + 1 : end + 1 + size]))
+            pos = end + 1 + size + 1
+        return out
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str, author: str, *,
                     sign: bool = True) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from gitops_bot.git.config import config_text
 from gitops_bot.git.locks import clear_stale_locks
-from gitops_bot.git.objects import LINK, REGULAR
+from gitops_bot.git.objects import LINK, REGULAR, plain_path
 from gitops_bot.git.plumbing import CommitWriter
 from gitops_bot.git.runner import Git, GitResult, Timeouts
 from gitops_bot.github.credentials import Credentials
@@ -68,6 +68,9 @@ class Workspace(CommitWriter):
         self.root = root
         self.url = url
         self.owned = owned
+        # A store this run made has no blob but those it fetched itself: no need to ask git which
+        # are missing (None: a reused store, where git is asked)
+        self.fetched_blobs: set[str] | None = None
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -103,7 +106,8 @@ class Workspace(CommitWriter):
         ws = cls(root, url, credentials, progress, owned, budget, timeouts)
         try:
             (root / ".git").mkdir()
-            ws.git.run("init", "--bare", "--quiet")
+            ws.git.run("init", "--bare", "--quiet", "--template=")  # no sample hooks to copy
+            ws.fetched_blobs = set()
             # the store's settings in one write, not one `git config` process each (docs/startup.md)
             settings = (("remote.origin.url", url), ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
                         ("remote.origin.promisor", "true"), ("remote.origin.partialclonefilter", "blob:none"),
@@ -159,7 +163,21 @@ class Workspace(CommitWriter):
                 raise self.git.error(result, f"branch {branch!r} does not exist in "
                                              f"{self.git.credentials.redact(self.url)}")
             raise self.git.error(result)
-        return self.rev_parse(ref)
+        return self._ref(ref)
+
+    def _ref(self, *refs: str) -> str:
+        """The commits of refs just fetched: read from their files (fetch writes them loose), else
+        from `rev-parse` (packed refs, a symbolic ref, another ref storage)."""
+        found = []
+        for ref in refs:
+            try:
+                text = (self.root / ".git" / ref).read_text(encoding="ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                return self.rev_parse(*refs)
+            if len(text) != 40 or any(c not in "0123456789abcdef" for c in text):
+                return self.rev_parse(*refs)
+            found.append(text)
+        return "\n".join(found)
 
     def fetch_default_and(self, branch: str | None) -> tuple[str | None, str | None]:
         """One fetch of the remote's default branch (HEAD) and of `branch`: their commits, None for
@@ -180,7 +198,7 @@ class Workspace(CommitWriter):
                         raise self.git.error(alone)
                     continue
             here.append(ref)
-        found = dict(zip(here, self.rev_parse(*here).split(), strict=True)) if here else {}
+        found = dict(zip(here, self._ref(*here).split(), strict=True)) if here else {}
         default = found.get("refs/remotes/origin/HEAD")
         return default, found.get(f"refs/remotes/origin/{branch}") if branch else None
 
@@ -229,6 +247,15 @@ class Workspace(CommitWriter):
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
 
     def read_file(self, commit: str, path: str) -> bytes | None:
+        listed = self.listings.get(commit)  # when the commit's files were listed already
+        if listed is not None and plain_path(path):
+            if path in listed:
+                return self.read_blobs([listed[path].sha])[listed[path].sha]
+            if not any(name.startswith(f"{path}/") for name in listed):  # a folder: as git reads it
+                return None
+        if "\n" not in path and "\n" not in commit:  # looked up and read by one process
+            found = self._batch([f"{commit}:{path}"])[0]
+            return None if found is None else found[1]
         sha = self.resolve(f"{commit}:{path}")
         return None if sha is None else self.read_blobs([sha])[sha]
 
@@ -271,11 +298,23 @@ class Workspace(CommitWriter):
         request first; any other missing blob is fetched by git on demand, one at a time."""
         if not shas:
             return {}
-        missing = sorted(self.missing_in(tree) & set(shas)) if tree else []
+        if not tree:
+            missing = []
+        elif self.fetched_blobs is not None:  # a store of this run: only what it fetched is here
+            missing = sorted(set(shas) - self.fetched_blobs)
+        else:
+            missing = sorted(self.missing_in(tree) & set(shas))
         if missing:
-            self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
-                         "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
-                         "--", "origin", *missing, network=True)
+            fetch = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
+                     "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none", "--", "origin")
+            guessed = tree is not None and self.fetched_blobs is not None
+            result = self.git.run(*fetch, *missing, network=True, check=not guessed)
+            if result.returncode != 0:  # the blobs may be here after all (a server that sent them all)
+                missing = sorted(self.missing_in(tree) & set(shas)) if tree else []
+                if missing:
+                    self.git.run(*fetch, *missing, network=True)
+            if self.fetched_blobs is not None:
+                self.fetched_blobs.update(missing)
         return self.cat(shas)
 
     def read_blobs_batched(self, shas: list[str]) -> dict[str, bytes]:

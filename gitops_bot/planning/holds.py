@@ -6,15 +6,15 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml as pyyaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from gitops_bot.model.errors import ConfigError
 from gitops_bot.model.untrusted import line as one_line
 from gitops_bot.model.tree import TreeReader
+
+if TYPE_CHECKING:  # ruamel.yaml is imported when there is a holds file to read or write
+    from ruamel.yaml import YAML
 
 HOLDS_FILE = ".gitops-bot/holds.yaml"
 # Bounds on reading the file (docs/trust-model.md): it lives on the environment's branch, which
@@ -32,6 +32,8 @@ class Hold:
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML
+
     y = YAML()  # round-trip: keeps the comments people add to the file
     y.indent(mapping=2, sequence=4, offset=2)
     return y
@@ -43,6 +45,8 @@ def _events(data: bytes) -> Iterator[Any]:
     try:
         yield from pyyaml.parse(data, Loader=loader)
     except pyyaml.YAMLError:  # something only ruamel reads (or malformed): walk it with ruamel
+        from ruamel.yaml import YAML
+
         yield from YAML(typ="safe", pure=True).parse(io.BytesIO(data))
 
 
@@ -96,6 +100,8 @@ def parse_holds(data: bytes | None) -> dict[str, Hold]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:  # also a UTF-16 file, which ruamel would read as empty
         raise ConfigError(f"{HOLDS_FILE}: not UTF-8 text (byte {err.start})") from None
+    from ruamel.yaml.error import YAMLError
+
     try:
         _bounded(data)
         doc = _yaml().load(io.StringIO(text))

@@ -21,8 +21,6 @@ from gitops_bot.model.images import Version, Wanted, matches
 from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 from gitops_bot.planning.plan import Change, Plan
 from gitops_bot.planning.proposal import Proposal
-from gitops_bot.registry.auth import RegistryAuth
-from gitops_bot.registry.endpoint import Endpoint
 from gitops_bot.config.registry import RegistrySettings
 from gitops_bot.model.timebudget import TimeBudget
 
@@ -80,6 +78,7 @@ class Registry:
                  budget: TimeBudget | None = None) -> Registry:
         """The registry client for a run: `environ` holds DOCKER_CONFIG, HOME, GITHUB_ACTOR,
         GITHUB_SERVER_URL and the CA bundle (RunContext.registry_environ)."""
+        from gitops_bot.registry.auth import RegistryAuth
         from gitops_bot.registry.client import RegistryClient  # requests is imported only when used
 
         verify = environ.get("REQUESTS_CA_BUNDLE") or environ.get("SSL_CERT_FILE") or True
@@ -101,6 +100,8 @@ class Registry:
     def require(self, repository: str, tag: str) -> str:
         digest = self.digest(repository, tag)
         if digest is None:
+            from gitops_bot.registry.endpoint import Endpoint
+
             raise ImageNotFound(
                 f"image {repository}:{tag} does not exist in registry {Endpoint.of(repository).host}: "
                 f"push it first, or fix the tag (nothing was written)"
@@ -180,6 +181,8 @@ def verify_plan(plan: Plan, registry: Registry) -> None:
                 log.info("%s:%s is now %s; writing the digest given, %s",
                          change.image, version.tag, digest, version.digest)
         if version.digest and registry.digest(change.image, version.digest) is None:
+            from gitops_bot.registry.endpoint import Endpoint
+
             raise ImageNotFound(f"image {change.image}@{version.digest} does not exist in registry "
                                 f"{Endpoint.of(change.image).host} (nothing was written)")
 

@@ -37,7 +37,13 @@ with open(sys.argv[1], "w") as out:
 # Modules only writing commands need: YAML editing, git, GitHub, registries.
 _HEAVY = ("github", "requests", "ruamel.yaml", "yaml", "semver", "gitops_bot.git.workspace", "gitops_bot.git.runner",
           "gitops_bot.planning.plan", "gitops_bot.manifests.edit", "gitops_bot.delivery.push", "gitops_bot.registry.client",
-          "gitops_bot.cli.commands.bump", "gitops_bot.delivery.session")
+          "gitops_bot.cli.commands.bump", "gitops_bot.delivery.session", "gitops_bot.delivery.api_commit",
+          "gitops_bot.delivery.dispatch", "gitops_bot.registry", "gitops_bot.ops", "gitops_bot.github.wait",
+          "gitops_bot.github.statuses", "gitops_bot.github.client", "gitops_bot.git.plumbing", "gitops_bot.manifests")
+# Modules a plain bump (no --verify-image, --pin-digest, commit.sign: github, --wait) never uses.
+_NOT_FOR_BUMP = ("github", "requests", "gitops_bot.delivery.api_commit", "gitops_bot.github.client",
+                 "gitops_bot.registry.client", "gitops_bot.registry.auth", "gitops_bot.registry.endpoint",
+                 "ruamel.yaml")  # the fixture repository has no .gitops-bot.yaml nor holds file
 
 
 def imported(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[int, set[str]]:
@@ -112,6 +118,17 @@ def test_a_push_bump_imports_neither_pygithub_nor_requests(tmp_path: Path, remot
     assert b"tag: 5d6e7f8" in remote.show("staging", "flux/clusters/staging/releases/api-server.yaml")
 
 
+def test_a_dry_run_bump_imports_no_api_commit_registry_client_pygithub_or_requests(
+        tmp_path: Path, remote: Remote) -> None:
+    before = remote.head("staging")
+    code, modules = imported(tmp_path, "--repo", remote.url, "--dry-run", "bump", "--env", "staging",
+                             "--image", "kai-api-server=5d6e7f8")
+    assert code == 0
+    assert "gitops_bot.ops.bump" in modules and "gitops_bot.git.plumbing" in modules  # it did plan and commit
+    assert [name for name in _NOT_FOR_BUMP if loaded(modules, name)] == []
+    assert remote.head("staging") == before
+
+
 def test_a_bump_sets_up_its_clone_with_one_git_init_and_no_git_config(tmp_path: Path, remote: Remote) -> None:
     trace = tmp_path / "trace2.json"
     home = tmp_path / "home"
@@ -126,6 +143,13 @@ def test_a_bump_sets_up_its_clone_with_one_git_init_and_no_git_config(tmp_path: 
     names = [subcommand(e["argv"]) for e in events if e["event"] == "start"]
     assert "fetch" in names and "push" in names  # the trace saw the whole run
     assert names.count("init") == 1
+    # the write path: the edit's blobs and trees are written from memory, then one commit-tree
+    top = [subcommand(e["argv"]) for e in events if e["event"] == "start" and "/" not in e["sid"]]
+    assert [n for n in top if n in ("hash-object", "read-tree", "update-index", "write-tree", "mktree")] == []
+    assert top.count("commit-tree") == 1, top
+    # init, fetch, config and holds lookups, one listing, blob fetch + read of the environment and
+    # of its values files, commit-tree, push (the index way alone was four more)
+    assert len(top) <= 11, top
     assert [n for n in names if n in ("config", "remote")] == []
     # ... and the settings are the ones `git config` would have written
     def get(key: str) -> str:
@@ -147,6 +171,15 @@ def subcommand(argv: list[str]) -> str:
         elif not arg.startswith("-"):
             return arg
     return ""
+
+
+def test_the_built_in_defaults_are_what_their_yaml_says() -> None:
+    from ruamel.yaml import YAML
+
+    from gitops_bot.config.settings import DEFAULTS_YAML, Config, _defaults_data
+
+    assert _defaults_data() == YAML(typ="safe", pure=True).load(DEFAULTS_YAML)
+    assert Config.defaults() == Config.from_text(DEFAULTS_YAML, "built-in defaults")
 
 
 @pytest.mark.parametrize("value", ['file:///tmp/a b"c\\d', "tab\there", "new\nline", "[x] ; #y", ""])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -80,6 +81,35 @@ def test_server_without_filter_support_still_works(tmp_path: Path) -> None:
         assert missing_objects(ws.root) == []  # the server sent every blob, git went on
         files = ws.read_files(head, STAGING)
         assert next(f.data for f in files if f.path == API) == remote.show("staging", API)
+
+
+def test_a_server_that_sends_every_blob_and_refuses_wants_by_id_still_works(tmp_path: Path) -> None:
+    """A store of this run fetches the blobs it has not fetched without asking git which are missing:
+    when the server refuses that fetch, git is asked, and the blobs it sent already are read."""
+    remote = make_remote(tmp_path / "nofilter")
+    git("config", "uploadpack.allowFilter", "false", cwd=remote.bare)
+    git("config", "uploadpack.allowAnySHA1InWant", "false", cwd=remote.bare)
+    with open_ws(remote) as ws:
+        head = ws.fetch("staging")
+        assert missing_objects(ws.root) == []
+        files = ws.read_files(head, STAGING)
+        assert next(f.data for f in files if f.path == API) == remote.show("staging", API)
+
+
+def test_read_file_looks_up_and_reads_in_one_process(remote: Remote, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_ws(remote) as ws:
+        head = ws.fetch("staging")
+        expected = remote.show("staging", API)
+        trace = tmp_path / "trace.json"
+        monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
+        assert ws.read_file(head, API) == expected  # its blob fetched on demand
+        assert ws.read_file(head, "no/such.yaml") is None
+        assert ws.read_file(head, STAGING) is not None  # a folder reads as git reads it: its tree
+        monkeypatch.delenv("GIT_TRACE2_EVENT")
+        top = [e for e in map(json.loads, trace.read_text().splitlines())
+               if e["event"] == "start" and "/" not in e["sid"]]
+        assert [e["argv"][1] for e in top] == ["cat-file"] * 3
 
 
 def test_missing_branch_is_named(remote: Remote) -> None:
