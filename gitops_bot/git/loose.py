@@ -102,8 +102,8 @@ def build_tree(trees: Mapping[str, Entries | None], files: Mapping[str, str], mo
     for path in files:
         if not path.startswith(prefix):
             continue
-        name, sep, _rest = path[len(prefix):].partition("/")
-        children[name.encode()] = children.get(name.encode(), False) or bool(sep)
+        first, sep, _rest = path[len(prefix):].partition("/")
+        children[first.encode()] = children.get(first.encode(), False) or bool(sep)
     for name, is_folder in children.items():
         path = prefix + name.decode()
         present = entries.get(name)
