@@ -1,1 +1,1 @@
-"""Image registries: an OCI Distribution client, `--verify-image`/`--pin-digest`, and image policies."""
+"""Image registries: an OCI Distribution client, its credentials and endpoints, and `--verify-image`/`--pin-digest` (docs/registry.md)."""
