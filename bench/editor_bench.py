@@ -30,10 +30,10 @@ from typing import NamedTuple, TypeVar
 
 from ruamel.yaml import YAML
 
-from gitops_bot.model.images import Wanted
-from gitops_bot.manifests.scan import Manifest
-from gitops_bot.planning.plan import Rules, make_plan, needles
 from gitops_bot.manifests.nodes import check_syntax
+from gitops_bot.manifests.scan import Manifest
+from gitops_bot.model.images import Wanted
+from gitops_bot.planning.plan import Rules, make_plan, needles
 
 T = TypeVar("T")
 TARGET = "kai-bench-target"

@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gitops_bot.model.policy import Policy, TagFilter  # noqa: E402
 from gitops_bot.registry.auth import RegistryAuth  # noqa: E402
 from gitops_bot.registry.client import RegistryClient  # noqa: E402
-from gitops_bot.model.policy import Policy, TagFilter  # noqa: E402
 from tests.support.registry import OCI_MANIFEST, docker_config, running  # noqa: E402
 from tests.support.registry_tree import registry_remote, write_config  # noqa: E402
 

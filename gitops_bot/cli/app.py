@@ -17,10 +17,10 @@ import click
 from gitops_bot import __version__
 from gitops_bot.action.outputs import ActionsWriter
 from gitops_bot.cli.exits import Rendered, exit_code
-from gitops_bot.model.errors import ExitCode, GitopsBotError
 from gitops_bot.cli.lazygroup import LazyGroup
-from gitops_bot.cli.options import Run, global_options
 from gitops_bot.cli.nonempty import refuse_empty
+from gitops_bot.cli.options import Run, global_options
+from gitops_bot.model.errors import ExitCode, GitopsBotError
 from gitops_bot.model.untrusted import line
 
 

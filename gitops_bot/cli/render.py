@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.model.images import short_name
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import Options
+from gitops_bot.model.images import short_name
 from gitops_bot.model.tables import markdown_table
 from gitops_bot.model.untrusted import code, line, md
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from gitops_bot.model.errors import ConfigError, UsageError
 from gitops_bot.config.github import WaitConfig, sign_mode
 from gitops_bot.config.registry import RegistrySettings, parse_policies, parse_registry
+from gitops_bot.model.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:  # policies load their semver rules only when a config has some (docs/startup.md)
     from gitops_bot.model.policy import Policy

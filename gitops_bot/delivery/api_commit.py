@@ -15,10 +15,10 @@ import logging
 import re
 from typing import Any
 
-from gitops_bot.model.context import RunContext
-from gitops_bot.model.errors import GitError, GitHubError, UsageError
 from gitops_bot.delivery.session import Session
 from gitops_bot.git.workspace import PushOutcome, Workspace
+from gitops_bot.model.context import RunContext
+from gitops_bot.model.errors import GitError, GitHubError, UsageError
 
 log = logging.getLogger("gitops_bot.api_commit")
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from gitops_bot.model.context import DEFAULT_SERVER, RunContext
 from gitops_bot.model.images import display_name, short_name
-from gitops_bot.planning.plan import Change
 from gitops_bot.model.untrusted import line, token, untoken
+from gitops_bot.planning.plan import Change
 
 ENV_TRAILER = "Gitops-Bot-Environment"
 IMAGE_TRAILER = "Gitops-Bot-Image"

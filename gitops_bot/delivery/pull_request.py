@@ -7,20 +7,20 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from gitops_bot.delivery.api_commit import publish
 from gitops_bot.config.settings import Environment, PullRequestOptions
-from gitops_bot.delivery.push import Applier, apply_on, backoff, result_for
-from gitops_bot.model.errors import GitError, GitHubError, UsageError
-from gitops_bot.github.pulls import Pull, PullRequests
-from gitops_bot.model.context import RunContext
-from gitops_bot.model.images import short_name
+from gitops_bot.delivery.api_commit import publish
 from gitops_bot.delivery.message import run_trailers, subject_for
-from gitops_bot.planning.plan import Change, environment_refs
-from gitops_bot.model.tables import markdown_table
+from gitops_bot.delivery.push import Applier, apply_on, backoff, result_for
 from gitops_bot.delivery.result import PullRequestInfo, WriteResult
 from gitops_bot.delivery.session import Session
-from gitops_bot.planning.states import diff_refs
+from gitops_bot.github.pulls import Pull, PullRequests
+from gitops_bot.model.context import RunContext
+from gitops_bot.model.errors import GitError, GitHubError, UsageError
+from gitops_bot.model.images import short_name
+from gitops_bot.model.tables import markdown_table
 from gitops_bot.model.untrusted import code, md
+from gitops_bot.planning.plan import Change, environment_refs
+from gitops_bot.planning.states import diff_refs
 
 log = logging.getLogger("gitops_bot.pr")
 progress = logging.getLogger("gitops_bot.progress.pr")

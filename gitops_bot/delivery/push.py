@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from gitops_bot.config.settings import Environment
+from gitops_bot.delivery.result import PullRequestInfo, WriteResult
+from gitops_bot.delivery.session import Session
 from gitops_bot.model.errors import GitError
 from gitops_bot.planning.plan import Change, Skip
 from gitops_bot.planning.proposal import Proposal
-from gitops_bot.delivery.result import PullRequestInfo, WriteResult
-from gitops_bot.delivery.session import Session
 
 log = logging.getLogger("gitops_bot.deliver")
 progress = logging.getLogger("gitops_bot.progress.deliver")  # shown without -v: one line per retry

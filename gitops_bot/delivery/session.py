@@ -218,10 +218,10 @@ class Session:
         With `needles`, a file that contains none of them cannot hold what the command looks for:
         it is only checked to be well-formed YAML (a malformed file still stops the run), not parsed.
         """
-        from gitops_bot.manifests.scan import Manifest
-        from gitops_bot.planning.valuesenv import with_values
-        from gitops_bot.manifests.valuesfiles import needs_parsing
         from gitops_bot.manifests.nodes import check_syntax
+        from gitops_bot.manifests.scan import Manifest
+        from gitops_bot.manifests.valuesfiles import needs_parsing
+        from gitops_bot.planning.valuesenv import with_values
 
         files = self.files(env, commit)
         out = []

@@ -24,7 +24,7 @@ TREE_MODE = b"40000"
 Entries = dict[bytes, tuple[bytes, bytes]]
 
 
-class Unsupported(Exception):  # noqa: N818 - not an error for the user: the caller takes git's own way
+class Unsupported(Exception):
     """An edit this module does not build (a file where a folder is, or the other way round)."""
 
 

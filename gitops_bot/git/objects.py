@@ -144,8 +144,8 @@ class Repo:
     def _ls_tree(self, treeish: str, paths: Sequence[str], *, recursive: bool,
                  folders: bool = False) -> list[TreeEntry]:
         """`ls-tree` itself; with `folders`, the folders' own entries too (`-t`)."""
-        out = self.git.out("ls-tree", *(["-r"] if recursive else []), *(["-t"] if folders else []), "-z", "--full-tree", treeish,
-                           "--", *paths)
+        flags = [*(["-r"] if recursive else []), *(["-t"] if folders else [])]
+        out = self.git.out("ls-tree", *flags, "-z", "--full-tree", treeish, "--", *paths)
         entries = []
         for item in filter(None, out.split("\0")):
             meta, path = item.split("\t", 1)

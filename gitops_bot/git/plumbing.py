@@ -20,8 +20,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops_bot.git.loose import (Entries, LooseWriter, Unsupported, build_tree, folders_of, object_id, parse_tree,
-                                  tree_content)
+from gitops_bot.git.loose import (
+    Entries,
+    LooseWriter,
+    Unsupported,
+    build_tree,
+    folders_of,
+    object_id,
+    parse_tree,
+    tree_content,
+)
 from gitops_bot.git.objects import EMPTY_TREE, REGULAR, Repo
 from gitops_bot.git.signing import NO_SIGNING, Signing
 from gitops_bot.model.errors import GitError

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from gitops_bot.github.statuses import Report
 from gitops_bot.config.github import context_pattern
+from gitops_bot.github.statuses import Report
 from gitops_bot.model.errors import ExitCode
 
 FIRST_DELAY = 5.0

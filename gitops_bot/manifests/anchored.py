@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
+from gitops_bot.manifests.edit import Edit
+from gitops_bot.manifests.sites import ImageRef, Manifest
 from gitops_bot.model.errors import ManifestError
 from gitops_bot.model.images import display_name
-from gitops_bot.manifests.sites import ImageRef, Manifest
-from gitops_bot.manifests.edit import Edit
 
 _ANCHOR = re.compile(r"&([^\s,\[\]{}]+)[ \t]+")
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import yaml
 
-from gitops_bot.model.errors import ManifestError
-from gitops_bot.manifests.scan import Manifest, Site
 from gitops_bot.manifests.nodes import STR_TAG, Path, compose_all, walk_scalars
+from gitops_bot.manifests.scan import Manifest, Site
+from gitops_bot.model.errors import ManifestError
 
 # Plain scalars that YAML 1.1 (PyYAML, go-yaml v2) or the YAML 1.2 core schema read as non-strings.
 _NON_STRING = re.compile(

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import yaml
 
-from gitops_bot.model.errors import ConfigError
-from gitops_bot.manifests.scan import Manifest
-from gitops_bot.model.policy import DEFAULT_EXCLUSIONS, Policy, TagFilter
 from gitops_bot.manifests.nodes import dig, get, scalar
+from gitops_bot.manifests.scan import Manifest
+from gitops_bot.model.errors import ConfigError
+from gitops_bot.model.policy import DEFAULT_EXCLUSIONS, Policy, TagFilter
 
 API_PREFIX = "image.toolkit.fluxcd.io/"
 

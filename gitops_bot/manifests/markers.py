@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import yaml
 
+from gitops_bot.manifests.nodes import Path, dig, get, scalar, walk_scalars
+from gitops_bot.manifests.sites import ImageRef, Manifest, Site
 from gitops_bot.model.errors import ManifestError
 from gitops_bot.model.images import ImageString, Version
-from gitops_bot.manifests.sites import ImageRef, Manifest, Site
-from gitops_bot.manifests.nodes import Path, dig, get, scalar, walk_scalars
 
 MARKER = "$imagepolicy"
 IMAGE_API = "image.toolkit.fluxcd.io"

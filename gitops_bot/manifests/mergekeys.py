@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 
 import yaml
 
-from gitops_bot.model.errors import ManifestError
-from gitops_bot.model.images import display_name
-from gitops_bot.manifests.sites import ImageRef, Manifest
 from gitops_bot.manifests.edit import Edit
 from gitops_bot.manifests.nodes import Path
+from gitops_bot.manifests.sites import ImageRef, Manifest
+from gitops_bot.model.errors import ManifestError
+from gitops_bot.model.images import display_name
 
 Readers = Mapping[tuple[str, int, int], list[ImageRef]]  # (file, doc, scalar end) -> refs reading it
 

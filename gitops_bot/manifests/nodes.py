@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import yaml
 
-from gitops_bot.model.errors import ManifestError
 from gitops_bot.manifests.compose import check_size, compose_documents
+from gitops_bot.model.errors import ManifestError
 
 STR_TAG = "tag:yaml.org,2002:str"
 Path = tuple[str | int, ...]

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import yaml
 
+from gitops_bot.manifests.markers import MARKER, marker_refs
+from gitops_bot.manifests.nodes import Path, dig, get, scalar
+from gitops_bot.manifests.sites import BOM, ImageRef, Manifest, Site
 from gitops_bot.model.filenames import is_kustomization
 from gitops_bot.model.images import ImageString, Version
-from gitops_bot.manifests.markers import MARKER, marker_refs
-from gitops_bot.manifests.sites import BOM, ImageRef, Manifest, Site
-from gitops_bot.manifests.nodes import Path, dig, get, scalar
 
 __all__ = ["BOM", "MARKER", "ImageRef", "Manifest", "Site", "find_refs"]
 _WORKLOAD_LISTS = ("containers", "initContainers", "ephemeralContainers")

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import yaml
 
+from gitops_bot.manifests.nodes import STR_TAG, Path, compose_all
 from gitops_bot.model.errors import ManifestError
 from gitops_bot.model.images import Version
-from gitops_bot.manifests.nodes import STR_TAG, Path, compose_all
 
 BOM = "\ufeff"
 

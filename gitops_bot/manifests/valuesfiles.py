@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 import yaml
 
 from gitops_bot.config.settings import Environment
-from gitops_bot.model.filenames import is_kustomization
-from gitops_bot.manifests.sites import Manifest
 from gitops_bot.manifests.nodes import dig, get, scalar
+from gitops_bot.manifests.sites import Manifest
+from gitops_bot.model.filenames import is_kustomization
 
 CONFIG_KIND = "ValuesFile"  # the `kind` of references in a file only the configuration names
 FLUX_SOURCE = "flux-system"

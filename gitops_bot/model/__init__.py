@@ -1,1 +1,3 @@
-"""Value objects and pure rules: image names, tags, errors and exit codes, policies. Imports nothing else of gitops_bot."""
+"""Value objects and pure rules: image names, tags, errors and exit codes, policies.
+
+Imports nothing else of gitops_bot."""

@@ -1,1 +1,2 @@
-"""One use-case function per command: bump, promote, status, history, rollback, revert, hold, canary, watch, validate, wait."""
+"""One use-case function per command: bump, promote, status, history, rollback, revert, hold, canary,
+reconcile, watch, validate, wait."""

@@ -9,19 +9,19 @@ import yaml
 
 from gitops_bot.config.settings import PullRequestOverrides
 from gitops_bot.delivery.dispatch import deliver
-from gitops_bot.delivery.push import planned
-from gitops_bot.planning.proposal import Proposal
-from gitops_bot.model.errors import ManifestError, UsageError
-from gitops_bot.model.images import Version, Wanted, matches
-from gitops_bot.manifests.scan import ImageRef, Manifest, Site, find_refs
 from gitops_bot.delivery.message import CANARY_TRAILER, compose, subject_for
-from gitops_bot.planning.plan import Change, Plan, _ref_edits, apply_edits, environment_refs
-from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
+from gitops_bot.delivery.push import planned
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import EnvRequest, Session
-from gitops_bot.planning.valuesenv import refuse_shared
 from gitops_bot.manifests.edit import Edit
 from gitops_bot.manifests.nodes import dig
+from gitops_bot.manifests.scan import ImageRef, Manifest, Site, find_refs
+from gitops_bot.model.errors import ManifestError, UsageError
+from gitops_bot.model.images import Version, Wanted, matches
+from gitops_bot.planning.plan import Change, Plan, _ref_edits, apply_edits, environment_refs
+from gitops_bot.planning.proposal import Proposal
+from gitops_bot.planning.valuesenv import refuse_shared
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_wanted
 
 STABLE_TAG = ("spec", "values", "image", "tag")
 BOOL = "tag:yaml.org,2002:bool"

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_bot.config.settings import Environment
-from gitops_bot.model.commits import is_commit_sha
-from gitops_bot.model.errors import ManifestError, UsageError
-from gitops_bot.model.filenames import is_manifest_file
-from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 from gitops_bot.delivery.message import ENV_TRAILER, ROLLBACK_TRAILER, ImageMove, image_moves, moves, trailer
 from gitops_bot.delivery.session import EnvRequest, Session
 from gitops_bot.git.objects import RawChange
+from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
+from gitops_bot.manifests.valuesfiles import ValuesUse, as_values
+from gitops_bot.model.commits import is_commit_sha
+from gitops_bot.model.errors import ManifestError, UsageError
+from gitops_bot.model.filenames import is_manifest_file
 from gitops_bot.planning.states import diff_refs
 from gitops_bot.planning.valuesenv import uses_at
-from gitops_bot.manifests.valuesfiles import ValuesUse, as_values
 
 log = logging.getLogger("gitops_bot.history")
 _FIELDS = ("%H", "%cI", "%an <%ae>", "%P", "%B")

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gitops_bot.delivery.dispatch import deliver
-from gitops_bot.delivery.push import planned
-from gitops_bot.planning.proposal import Proposal
-from gitops_bot.model.context import RunContext
-from gitops_bot.model.errors import UsageError
-from gitops_bot.planning.holds import HOLDS_FILE, Hold, parse_holds, render_holds
-from gitops_bot.model.images import matches
 from gitops_bot.delivery.message import compose
-from gitops_bot.planning.plan import Plan, Skip, environment_refs
+from gitops_bot.delivery.push import planned
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import EnvRequest, Session
+from gitops_bot.model.context import RunContext
+from gitops_bot.model.errors import UsageError
+from gitops_bot.model.images import matches
+from gitops_bot.planning.holds import HOLDS_FILE, Hold, parse_holds, render_holds
+from gitops_bot.planning.plan import Plan, Skip, environment_refs
+from gitops_bot.planning.proposal import Proposal
 
 
 def actor(context: RunContext) -> str:

@@ -15,20 +15,20 @@ from dataclasses import dataclass, replace
 
 from gitops_bot.config.settings import PullRequestOverrides
 from gitops_bot.delivery.dispatch import deliver
-from gitops_bot.delivery.push import planned
-from gitops_bot.planning.proposal import Proposal
-from gitops_bot.model.errors import UsageError
-from gitops_bot.planning.holds import read_holds
-from gitops_bot.model.images import Version, Wanted, canonical, matches
-from gitops_bot.manifests.scan import ImageRef, Manifest
 from gitops_bot.delivery.message import compose, subject_for
-from gitops_bot.planning.plan import Rules, Skip, environment_refs, make_plan
-from gitops_bot.registry.checks import ImageChecks, LazyRegistry, Registry, checked, hits, pin_wanted
-from gitops_bot.manifests.imagepolicies import tree_policies
-from gitops_bot.model.policy import Policy, PolicyFailed, is_downgrade
+from gitops_bot.delivery.push import planned
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import EnvRequest, Session
+from gitops_bot.manifests.imagepolicies import tree_policies
+from gitops_bot.manifests.scan import ImageRef, Manifest
+from gitops_bot.model.errors import UsageError
+from gitops_bot.model.images import Version, Wanted, canonical, matches
+from gitops_bot.model.policy import Policy, PolicyFailed, is_downgrade
+from gitops_bot.planning.holds import read_holds
+from gitops_bot.planning.plan import Rules, Skip, environment_refs, make_plan
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.planning.valuesenv import refuse_shared
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, Registry, checked, hits, pin_wanted
 
 
 @dataclass(frozen=True)

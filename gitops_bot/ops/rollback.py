@@ -6,18 +6,18 @@ from dataclasses import dataclass, replace
 
 from gitops_bot.config.settings import PullRequestOverrides
 from gitops_bot.delivery.dispatch import deliver
-from gitops_bot.delivery.push import planned
-from gitops_bot.planning.proposal import Proposal
-from gitops_bot.model.errors import UsageError
-from gitops_bot.ops.history import History
-from gitops_bot.ops.hold import held_files
-from gitops_bot.model.images import display_name
 from gitops_bot.delivery.message import ROLLBACK_TRAILER, compose, subject_for
-from gitops_bot.planning.plan import environment_refs, make_restore_plan
-from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_refs
+from gitops_bot.delivery.push import planned
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import EnvRequest, Session
+from gitops_bot.model.errors import UsageError
+from gitops_bot.model.images import display_name
+from gitops_bot.ops.history import History
+from gitops_bot.ops.hold import held_files
+from gitops_bot.planning.plan import environment_refs, make_restore_plan
+from gitops_bot.planning.proposal import Proposal
 from gitops_bot.planning.valuesenv import refuse_shared
+from gitops_bot.registry.checks import ImageChecks, LazyRegistry, checked, pin_refs
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,15 @@ from typing import Any
 
 import yaml
 
+from gitops_bot.delivery.session import EnvRequest, Session
+from gitops_bot.manifests.nodes import dig, get, scalar
+from gitops_bot.manifests.scan import Manifest, find_refs
+from gitops_bot.manifests.valuesfiles import ValuesUse, as_values
 from gitops_bot.model.errors import ExitCode, ManifestError
 from gitops_bot.model.filenames import is_kustomization
 from gitops_bot.model.images import DIGEST_RE, TAG_RE
-from gitops_bot.manifests.scan import Manifest, find_refs
-from gitops_bot.delivery.session import EnvRequest, Session
-from gitops_bot.planning.valuesenv import for_validation, values_files
-from gitops_bot.manifests.valuesfiles import ValuesUse, as_values
 from gitops_bot.model.tree import RepoFile
-from gitops_bot.manifests.nodes import dig, get, scalar
+from gitops_bot.planning.valuesenv import for_validation, values_files
 
 _FLUX_GROUPS = ("helm.toolkit.fluxcd.io/", "source.toolkit.fluxcd.io/", "kustomize.toolkit.fluxcd.io/",
                 "image.toolkit.fluxcd.io/", "notification.toolkit.fluxcd.io/")

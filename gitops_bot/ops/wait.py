@@ -6,15 +6,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from gitops_bot.github.app_auth import SOURCE as APP_SOURCE
-from gitops_bot.github.statuses import StatusReader
+from gitops_bot.config.github import wait_timeout
 from gitops_bot.config.settings import Environment
 from gitops_bot.delivery.result import WriteResult
+from gitops_bot.delivery.session import EnvRequest, Session
+from gitops_bot.github.app_auth import SOURCE as APP_SOURCE
+from gitops_bot.github.statuses import StatusReader
+from gitops_bot.github.wait import Clock, WaitOutcome, WaitRequest, wait_for
 from gitops_bot.model.commits import SHORTEST_WAIT, is_commit_sha
 from gitops_bot.model.errors import GitopsBotError, UsageError
-from gitops_bot.config.github import wait_timeout
-from gitops_bot.delivery.session import EnvRequest, Session
-from gitops_bot.github.wait import Clock, WaitOutcome, WaitRequest, wait_for
 
 log = logging.getLogger("gitops_bot.wait")
 APP_TOKEN_LIFETIME = 3600.0  # seconds an installation token is valid

@@ -9,9 +9,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import yaml as pyyaml
+
 from gitops_bot.model.errors import ConfigError
-from gitops_bot.model.untrusted import line as one_line
 from gitops_bot.model.tree import TreeReader
+from gitops_bot.model.untrusted import line as one_line
 
 if TYPE_CHECKING:  # ruamel.yaml is imported when there is a holds file to read or write
     from ruamel.yaml import YAML

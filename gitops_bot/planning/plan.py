@@ -9,13 +9,22 @@ from typing import Any
 import semver
 
 from gitops_bot.manifests.anchored import strip_anchor, unanchor
-from gitops_bot.model.errors import ManifestError, PolicyError, UsageError
-from gitops_bot.model.images import EXACT, ImageString, Version, Wanted, display_name, match_kind, matches, refuse_ambiguous
-from gitops_bot.manifests.scan import MARKER, ImageRef, Manifest, find_refs
+from gitops_bot.manifests.edit import Edit, render, splice
 from gitops_bot.manifests.markers import IMAGE_API, link_policies, policy_images
 from gitops_bot.manifests.mergekeys import check_merged, scalar_readers
-from gitops_bot.manifests.edit import Edit, render, splice
 from gitops_bot.manifests.nodes import STR_TAG
+from gitops_bot.manifests.scan import MARKER, ImageRef, Manifest, find_refs
+from gitops_bot.model.errors import ManifestError, PolicyError, UsageError
+from gitops_bot.model.images import (
+    EXACT,
+    ImageString,
+    Version,
+    Wanted,
+    display_name,
+    match_kind,
+    matches,
+    refuse_ambiguous,
+)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gitops_bot.model.images import display_name
 from gitops_bot.manifests.scan import ImageRef
+from gitops_bot.model.images import display_name
 from gitops_bot.planning.plan import Change
 
 

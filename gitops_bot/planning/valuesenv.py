@@ -7,11 +7,11 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 
 from gitops_bot.config.settings import Config, Environment
-from gitops_bot.model.errors import GitopsBotError, UsageError
+from gitops_bot.manifests.nodes import check_syntax
 from gitops_bot.manifests.sites import Manifest
 from gitops_bot.manifests.valuesfiles import NEEDLES, Discovery, ValuesUse, as_values, discover, needs_parsing
+from gitops_bot.model.errors import GitopsBotError, UsageError
 from gitops_bot.model.tree import RepoFile, TreeReader
-from gitops_bot.manifests.nodes import check_syntax
 
 log = logging.getLogger("gitops_bot.values")
 _TEXT_NEEDLES = tuple(n.decode() for n in NEEDLES)

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from gitops_bot.config.registry import RegistrySettings
+from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
 from gitops_bot.model.errors import ImageNotFound, ManifestError, UsageError
 from gitops_bot.model.images import Version, Wanted, matches
-from gitops_bot.manifests.scan import ImageRef, Manifest, find_refs
+from gitops_bot.model.timebudget import TimeBudget
 from gitops_bot.planning.plan import Change, Plan
 from gitops_bot.planning.proposal import Proposal
-from gitops_bot.config.registry import RegistrySettings
-from gitops_bot.model.timebudget import TimeBudget
 
 if TYPE_CHECKING:
     from gitops_bot.registry.client import RegistryClient

@@ -24,9 +24,9 @@ import requests
 
 from gitops_bot.model.errors import RegistryError
 from gitops_bot.model.images import DIGEST_RE, TAG_RE
+from gitops_bot.model.timebudget import TimeBudget
 from gitops_bot.registry.auth import Challenge, Login, RegistryAuth
 from gitops_bot.registry.endpoint import Endpoint, is_loopback
-from gitops_bot.model.timebudget import TimeBudget
 
 log = logging.getLogger("gitops_bot.registry")
 

@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.options import options, run_credentials, run_context
 from gitops_bot.cli.commands.wait import progress, report_wait, wait_flags
 from gitops_bot.cli.exits import DONE, Rendered
-from gitops_bot.config.settings import PullRequestOverrides
+from gitops_bot.cli.options import options, run_context, run_credentials
 from gitops_bot.cli.render import write_result
+from gitops_bot.config.settings import PullRequestOverrides
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import Options, Session
 from gitops_bot.ops.wait import write_then_wait

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from gitops_bot.cli.exits import Rendered
-from gitops_bot.cli.options import global_options, options, run_credentials, run_context
+from gitops_bot.cli.options import global_options, options, run_context, run_credentials
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Session
 from gitops_bot.model.untrusted import line

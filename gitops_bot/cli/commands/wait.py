@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.options import global_options, options, run_credentials, run_context
 from gitops_bot.cli.exits import Rendered
-from gitops_bot.model.errors import UsageError
+from gitops_bot.cli.options import global_options, options, run_context, run_credentials
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Options, Session
 from gitops_bot.github.wait import WaitOutcome
+from gitops_bot.model.errors import UsageError
 from gitops_bot.ops.wait import WaitCommand, wait_command
 
 F = TypeVar("F", bound=Callable[..., Any])

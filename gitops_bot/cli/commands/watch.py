@@ -4,7 +4,7 @@ import click
 
 from gitops_bot.action.outputs import ActionsWriter
 from gitops_bot.cli.exits import Rendered
-from gitops_bot.cli.options import global_options, options, run_credentials, run_context
+from gitops_bot.cli.options import global_options, options, run_context, run_credentials
 from gitops_bot.cli.render import emit_json
 from gitops_bot.ops.watch import GateRequest, WatchRequest, gate, summarize
 

@@ -29,7 +29,7 @@ def test_tree_entries_sort_as_git_sorts_them_with_folders_ending_in_a_slash(tmp_
     entries = {b"a0": (b"100644", blob), b"a": (TREE_MODE, blob), b"a.b": (b"100644", blob),
                b"a-": (b"100755", blob), b"ab": (TREE_MODE, blob)}
     content = tree_content(entries)
-    assert [name for name in parse_tree(content)] == [b"a-", b"a.b", b"a", b"a0", b"ab"]
+    assert list(parse_tree(content)) == [b"a-", b"a.b", b"a", b"a0", b"ab"]
     assert parse_tree(content) == entries
 
 

@@ -338,8 +338,8 @@ def test_commands_that_never_ask_a_registry_do_not_import_requests() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, gitops_bot.cli.app, gitops_bot.cli.commands, gitops_bot.ops.reconcile, gitops_bot.registry.checks; "
-            "print('requests' in sys.modules)")
+    code = ("import sys, gitops_bot.cli.app, gitops_bot.cli.commands, gitops_bot.ops.reconcile, "
+            "gitops_bot.registry.checks; print('requests' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
