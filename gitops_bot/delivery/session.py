@@ -126,7 +126,7 @@ class Session:
         # a GitHub App's token, minted within --timeout
         self.credentials = self.credentials.resolved(self.config.repository, self.budget.cap(30))
         self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
-                                 budget=self.budget)
+                                 budget=self.budget, fold=context.actions)
         self.ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign
         self._repo_config_read = False
         self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups

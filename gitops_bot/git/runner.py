@@ -81,6 +81,7 @@ class Git:
     progress: bool = False
     budget: TimeBudget | None = None  # bounds network commands (--timeout); else timeouts.network each
     timeouts: Timeouts = field(default_factory=Timeouts)
+    fold: bool = False  # a GitHub Actions step (RunContext.actions): progress folded in ::group:: lines
 
     def env(self) -> dict[str, str]:
         """git's environment: ours, minus the token variables and other repositories' locations."""
@@ -156,7 +157,7 @@ class Git:
         out = bytearray()
         errs = bytearray()
         relay = network and self.progress
-        group = relay and os.environ.get("GITHUB_ACTIONS") == "true"
+        group = relay and self.fold
         if group:  # fold git's progress in the Actions log
             _echo(f"::group::{self.describe(cmd, network)}\n")
         threads = [

@@ -54,7 +54,7 @@ def remote_url(repository: str, server_url: str | None = None) -> str:
     if local.exists():
         return local.resolve().as_uri()
     if is_slug(repository):
-        server = (server_url or os.environ.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        server = (server_url or "https://github.com").rstrip("/")  # the run context's GITHUB_SERVER_URL
         return f"{server}/{repository.removesuffix('.git')}.git"
     raise UsageError(f"repository {repository!r} is neither OWNER/NAME, a git URL nor an existing path")
 
@@ -63,8 +63,8 @@ class Workspace(CommitWriter):
     """A clone of the GitOps repository: fetch from and push to its remote, read and write objects."""
 
     def __init__(self, root: Path, url: str, credentials: Credentials, progress: bool, owned: bool,
-                 budget: TimeBudget | None = None, timeouts: Timeouts | None = None):
-        super().__init__(Git(root / ".git", credentials, url, progress, budget, timeouts or Timeouts()))
+                 budget: TimeBudget | None = None, timeouts: Timeouts | None = None, fold: bool = False):
+        super().__init__(Git(root / ".git", credentials, url, progress, budget, timeouts or Timeouts(), fold))
         self.root = root
         self.url = url
         self.owned = owned
@@ -76,7 +76,7 @@ class Workspace(CommitWriter):
     @classmethod
     def open(
         cls, url: str, credentials: Credentials, *, workdir: Path | None, progress: bool,
-        budget: TimeBudget | None = None, timeouts: Timeouts | None = None,
+        budget: TimeBudget | None = None, timeouts: Timeouts | None = None, fold: bool = False,
     ) -> Workspace:
         """A new, empty object store (or the reused one in `workdir`); nothing is fetched yet.
 
@@ -85,7 +85,7 @@ class Workspace(CommitWriter):
         """
         credentials.check()
         if workdir is not None and (workdir / ".git").is_dir():
-            ws = cls(workdir, url, credentials, progress, owned=False, budget=budget, timeouts=timeouts)
+            ws = cls(workdir, url, credentials, progress, owned=False, budget=budget, timeouts=timeouts, fold=fold)
             current = ws.settings(WORKDIR_MARKER, "remote.origin.url")
             if current.get(WORKDIR_MARKER) != "true":  # someone's own checkout: never touch it
                 raise UsageError(f"--workdir {workdir}: a git checkout that gitops-bot did not make; "
@@ -103,7 +103,7 @@ class Workspace(CommitWriter):
             root, owned = workdir, False
         else:
             root, owned = Path(tempfile.mkdtemp(prefix="gitops-bot-")), True
-        ws = cls(root, url, credentials, progress, owned, budget, timeouts)
+        ws = cls(root, url, credentials, progress, owned, budget, timeouts, fold)
         try:
             (root / ".git").mkdir()
             ws.git.run("init", "--bare", "--quiet", "--template=")  # no sample hooks to copy

@@ -36,3 +36,14 @@ def test_inside_actions_skips_are_warnings_and_stdout_stays_json(remote: Remote,
     assert "::warning::staging: skipped ghcr.io/kai-platform/kai-api-server: held: incident 7" in proc.stderr
     assert proc.stderr.count(token) == 1  # only in the ::add-mask:: line
     assert f"::add-mask::{token}" in proc.stderr
+
+
+def test_git_progress_is_folded_in_groups_only_inside_actions(remote: Remote, run_bot: RunBot) -> None:
+    # Whether this is an Actions step comes from the run context (GITHUB_ACTIONS, read once at the
+    # edge), not from a lookup in the git runner.
+    args = ("-v", "--repo", remote.url, "--dry-run", "bump", "--env", "staging", "--image", "kai-api-server=5d6e7f8")
+    inside = run_bot(*args, env={"GITHUB_ACTIONS": "true"})
+    outside = run_bot(*args)
+    assert inside.returncode == outside.returncode == 0, inside.stderr + outside.stderr
+    assert "::group::" in inside.stderr and "::endgroup::" in inside.stderr
+    assert "::group::" not in outside.stderr and "::endgroup::" not in outside.stderr

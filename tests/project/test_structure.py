@@ -27,9 +27,8 @@ ENVIRON = {
     "gitops_bot.cli.app": "the edge: main() reads the credentials and the run context once (cli.options.Run)",
     "gitops_bot.cli.action_main": "the edge: the Action's INPUT_* values, and GITHUB_TOKEN dropped for an App",
     "gitops_bot.cli.options": "the edge: Run.from_env for a command run without main() (click's test runner)",
-    "gitops_bot.git.runner": "git's own environment for the child process (owned by the git layer)",
-    "gitops_bot.git.workspace": "the clone's git environment (owned by the git layer)",
-    "gitops_bot.git.signing": "the signing key's environment for git (owned by the git layer)",
+    "gitops_bot.git.runner": "the environment git's child process inherits (PATH, HOME), minus the secrets",
+    "gitops_bot.git.signing": "the same for gpg/ssh-keygen while a key is imported, minus the secrets",
     "gitops_bot.github.credentials": "git_env: the environment git's child process inherits (GIT_CONFIG_COUNT)",
 }
 
