@@ -305,14 +305,12 @@ class Workspace(CommitWriter):
         else:
             missing = sorted(self.missing_in(tree) & set(shas))
         if missing:
-            fetch = ("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
-                     "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none", "--", "origin")
             guessed = tree is not None and self.fetched_blobs is not None
-            result = self.git.run(*fetch, *missing, network=True, check=not guessed)
+            result = self._fetch_blobs(missing, check=not guessed)
             if result.returncode != 0:  # the blobs may be here after all (a server that sent them all)
                 missing = sorted(self.missing_in(tree) & set(shas)) if tree else []
                 if missing:
-                    self.git.run(*fetch, *missing, network=True)
+                    self._fetch_blobs(missing, check=True)
             if self.fetched_blobs is not None:
                 self.fetched_blobs.update(missing)
         return self.cat(shas)
@@ -322,13 +320,18 @@ class Workspace(CommitWriter):
         than one promisor round-trip each) and read in one `cat-file --batch`."""
         if not shas:
             return {}
-        result = self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
-                              "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
-                              "--stdin", "origin", stdin="\n".join(sorted(set(shas))) + "\n",
-                              network=True, check=False)
+        result = self._fetch_blobs(shas, check=False)
         if result.returncode != 0:  # a server that refuses wants by id: git fetches each on demand
             log.info("batched blob fetch refused (%s); reading blobs one by one", result.stderr.strip()[:200])
         return self.cat(shas)
+
+    def _fetch_blobs(self, shas: list[str], *, check: bool) -> GitResult:
+        """One request for these blobs. Their ids go on stdin, never argv: an environment of 100,000
+        files would pass the kernel's limit on the size of a command line."""
+        return self.git.run("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags",
+                            "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+                            "--stdin", "origin", stdin="\n".join(sorted(set(shas))) + "\n",
+                            network=True, check=check)
 
     # -- writing ---------------------------------------------------------------------------------
     def push(self, branch: str, *, source: str, lease: str | None = None) -> PushOutcome:

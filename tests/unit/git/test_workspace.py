@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -304,3 +305,25 @@ def test_symbolic_link_warnings_say_what_happened(remote: Remote, caplog: pytest
         f"outside {STAGING}",
     ])
     assert [f.path for f in files].count(API) == 1  # the linked file is read once, as itself
+
+
+def test_blob_ids_of_a_huge_environment_go_on_stdin_not_argv(tmp_path: Path) -> None:
+    """60,000 files under the path: their ids alone (41 bytes each) are more than the kernel's
+    2 MiB limit on a command line, so a fetch that named them in argv could not start."""
+    bare = tmp_path / "huge.git"
+    git("init", "-q", "--bare", str(bare), cwd=tmp_path)
+    git("config", "uploadpack.allowFilter", "true", cwd=bare)
+    git("config", "uploadpack.allowAnySHA1InWant", "true", cwd=bare)
+    count = 60_000
+    stream = [b"commit refs/heads/staging\ncommitter t <t@example.com> 0 +0000\ndata 5\nhuge\n"]
+    stream += [b"M 100644 inline env/f%05d.yaml\ndata %d\n%s\n" % (i, len(b"n: %d" % i), b"n: %d" % i)
+               for i in range(count)]
+    proc = subprocess.run(["git", "fast-import", "--quiet"], cwd=bare, input=b"".join(stream),
+                          capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    with Workspace.open(bare.as_uri(), Credentials(), workdir=None, progress=False) as ws:
+        head = ws.fetch("staging")
+        files = ws.read_files(head, "env")
+    assert len(files) == count
+    assert files[0].path == "env/f00000.yaml" and files[0].data == b"n: 0"
+    assert files[-1].data == b"n: %d" % (count - 1)
