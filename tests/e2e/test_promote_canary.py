@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from tests.conftest import RunBot, refused
 from tests.support.builders import helmrelease
 from tests.support.gitrepo import Remote, make_remote
+from tests.support.loopback import serving
 
 PROD_API = "flux/clusters/production/releases/api-server.yaml"
 STAGING_API = "flux/clusters/staging/releases/api-server.yaml"
@@ -110,12 +110,8 @@ class _Health(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def health_server() -> Iterator[tuple[str, type[_Health]]]:
     handler = type("H", (_Health,), {"statuses": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/health", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as base:
+        yield f"{base}/health", handler
 
 
 def test_watch_healthy_promotes_canary(remote: Remote, run_bot: RunBot,

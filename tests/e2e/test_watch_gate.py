@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import RunBot, refused
 from tests.support.gitrepo import Remote
+from tests.support.loopback import serving
 
 STAGING_API = "flux/clusters/staging/releases/api-server.yaml"
 
@@ -33,12 +33,8 @@ class _Answer(http.server.BaseHTTPRequestHandler):
 def failing_url() -> Iterator[tuple[str, type[_Answer]]]:
     """A health URL on 127.0.0.1 (free port) that always answers 500."""
     handler = type("Failing", (_Answer,), {"status": 500, "hits": [], "script": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/health", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as base:
+        yield f"{base}/health", handler
 
 
 def test_a_service_failing_every_check_is_never_promoted(remote: Remote, run_bot: RunBot,
