@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import RunBot
 from tests.support.registry import Registry, docker_config, running
-from tests.support.registry_tree import API, WORKER_FILE, registry_remote, write_config
+from tests.support.registry_tree import API, WORKER, WORKER_FILE, registry_remote, write_config
 
 POLICIES = """\
 policies:
@@ -46,19 +46,7 @@ spec:
     alphabetical:
       order: asc
 """
-MARKED_WORKER = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: worker
-  namespace: kai
-spec:
-  template:
-    spec:
-      containers:
-        - name: worker
-          image: {host}/{ns}/worker:2024-01-01 # {{"$imagepolicy": "flux-system:worker"}}
-"""
+MARKED_WORKER = WORKER.replace("{worker_tag}", '2024-01-01 # {{"$imagepolicy": "flux-system:worker"}}')
 
 
 @pytest.fixture(scope="module")

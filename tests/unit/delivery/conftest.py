@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.cli.app import main
 from tests.support.env import scrub_environ
 from tests.support.github_mock import SLUG
 from tests.support.gitrepo import Remote
+from tests.support.inprocess import invoke as run_cli
 
 TOKEN = "ghp_pr_test_token_1234567890"
 Invoke = Callable[..., tuple[int, str, str]]
@@ -25,15 +25,7 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
     scrub_environ(monkeypatch, home, {"GITOPS_BOT_TOKEN": TOKEN})
 
     def run(*args: str) -> tuple[int, str, str]:
-        argv = ["--repo", SLUG, "--remote-url", remote.url, "--output", "json", *args]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        assert TOKEN not in out + err
-        return code, out, err
+        return run_cli(capsys, ["--repo", SLUG, "--remote-url", remote.url, "--output", "json", *args], TOKEN)
 
     return run
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import responses
 
-from gitops_bot.cli.app import main
 from gitops_bot.delivery.api_commit import file_changes
 from gitops_bot.git.workspace import Workspace
 from gitops_bot.github.credentials import Credentials
@@ -22,6 +21,7 @@ from tests.support.env import scrub_environ
 from tests.support.fake_graphql import FakeGraphQL
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, git, make_remote
+from tests.support.inprocess import invoke as run_cli
 
 TOKEN = "ghp_signed_commit_token_0123456789"
 API_FILE = "flux/clusters/staging/releases/api-server.yaml"
@@ -46,14 +46,7 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
 
     def run(*args: str) -> tuple[int, str, str]:
         argv = ["--repo", SLUG, "--remote-url", remote.url, "--config", str(config), "--output", "json", *args]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        assert TOKEN not in out + err
-        return code, out, err
+        return run_cli(capsys, argv, TOKEN)
 
     return run
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from gitops_bot.cli.app import main
 from tests.support.env import scrub_environ
 from tests.support.ghapp import APP_ID, AppKey
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote, make_remote
 from tests.support.http_git import GitHttpServer
+from tests.support.inprocess import invoke as run_cli
 
 API = "https://api.github.com"
 MINTED = "ghs_" + "m1nt3d" * 6
@@ -36,13 +36,7 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: AppKey) -> Non
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, list(args))
 
 
 def test_app_token_is_minted_with_a_signed_jwt_and_pushes_over_https_like_a_token(

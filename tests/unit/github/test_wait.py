@@ -26,6 +26,7 @@ from gitops_bot.ops import wait as waitcmd
 from tests.support.env import scrub_environ
 from tests.support.github_mock import SLUG, GitHubMock
 from tests.support.gitrepo import Remote
+from tests.support.inprocess import invoke as run_cli
 
 API = "https://api.github.com"
 TOKEN = "ghp_wait_token_0123456789abcdef"
@@ -213,14 +214,7 @@ def invoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captu
                                       "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
 
     def run(*args: str) -> tuple[int, str, str]:
-        try:
-            main(["--repo", SLUG, "--remote-url", remote.url, *args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        assert TOKEN not in out + err
-        return code, out, err
+        return run_cli(capsys, ["--repo", SLUG, "--remote-url", remote.url, *args], TOKEN)
 
     return run
 
