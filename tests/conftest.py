@@ -24,15 +24,19 @@ from tests.support.env import clean_env
 from tests.support.github_mock import GitHubMock
 from tests.support.gitrepo import Remote, make_remote
 
-# The one Hypothesis setup: no deadline (a property may run git or parse a large tree), examples
-# kept in that temporary folder, fixtures that a property only reads (remote, tmp_path) allowed,
-# and the same examples on every CI run so a red build replays. Tests set only max_examples.
+# The one Hypothesis setup: no deadline (a property may run git or parse a large tree), fixtures
+# that a property only reads (remote, tmp_path) allowed, and examples kept in that temporary folder
+# except on CI: there runs are derandomized so a red build replays, and Hypothesis refuses a
+# database with derandomize. Tests set only max_examples.
+_on_ci = bool(os.environ.get("CI"))
 settings.register_profile(
     "gitops-bot",
     deadline=None,
-    database=DirectoryBasedExampleDatabase(Path(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"]) / "examples"),
+    database=None
+    if _on_ci
+    else DirectoryBasedExampleDatabase(Path(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"]) / "examples"),
     suppress_health_check=[HealthCheck.function_scoped_fixture],
-    derandomize=bool(os.environ.get("CI")),
+    derandomize=_on_ci,
 )
 settings.load_profile("gitops-bot")
 
