@@ -1,4 +1,4 @@
-from gitops_bot.cli.app import main
+from gitops_bot.cli.app import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from typing import NoReturn
 
 from gitops_bot.action.inputs import InputError, from_env
 from gitops_bot.action.outputs import annotation
-from gitops_bot.cli.app import main as cli_main
+from gitops_bot.cli.app import run as cli_run
 from gitops_bot.model.errors import ExitCode
 from gitops_bot.model.untrusted import line
 
 
-def main() -> None:
+def main() -> NoReturn:
     try:
         request = from_env(os.environ)
     except InputError as err:
@@ -33,7 +34,7 @@ def main() -> None:
     for name in request.unset:
         os.environ.pop(name, None)
     print(line(f"gitops-bot {shlex.join(request.argv)}"), flush=True)  # an input's newline stays visible
-    cli_main(list(request.argv))
+    cli_run(list(request.argv))
 
 
 if __name__ == "__main__":

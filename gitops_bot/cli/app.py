@@ -124,3 +124,42 @@ def main(argv: list[str] | None = None) -> None:
         fail(credentials.redact(f"internal error: {type(err).__name__}: {err}"), exit_code(err))
     if isinstance(rv, Rendered) and rv.code != ExitCode.OK:  # the result is printed; it carries its exit code
         fail(f"error: {credentials.redact(rv.error)}", rv.code, result_printed=True)
+
+
+def run(argv: list[str] | None = None) -> NoReturn:
+    """The console script: `main()`, then the process ends as soon as its output is written.
+
+    Python's own shutdown frees every object of every loaded module, one by one: about 25 ms of a
+    0.33 s bump (docs/startup.md) spent when nothing is left to do. By the time `main()` returns the
+    run has cleaned up after itself (the temporary store, signing keys and indexes are removed by
+    the `with` blocks that made them), so the output streams and logging are flushed and the process
+    exits with `os._exit`.
+    """
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as done:
+        code = _exit_status(done.code)
+    os._exit(_flushed(code))
+
+
+def _exit_status(code: object) -> int:
+    """The status `sys.exit(code)` would end the process with (a message is printed, status 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _flushed(code: int) -> int:
+    """Flush logging and the output streams; a stream that cannot be written (a closed pipe) is
+    exit 120, as Python's own shutdown reports it."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 120
+    return code

@@ -125,7 +125,7 @@ class Repo:
     def ls_tree(self, treeish: str, paths: Sequence[str] = (), *, recursive: bool = False) -> list[TreeEntry]:
         """The entries of `treeish` (a commit or tree) at `paths` (all when empty), by full path."""
         listed = self.listings.get(treeish)
-        if listed is None and recursive and all(plain_path(p.rstrip("/")) for p in paths):
+        if listed is None and recursive and not paths:
             listed = self.listing(treeish)  # every file, once: paths() and the commit's tree use it too
         if listed is not None and all(plain_path(p.rstrip("/")) for p in paths):
             if recursive:

@@ -4,9 +4,11 @@ Actions, skips as ::warning:: annotations with the token masked."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
-from tests.conftest import RunBot
+from tests.conftest import BOT, RunBot, bot_env
 from tests.support.gitrepo import Remote
 
 
@@ -47,3 +49,26 @@ def test_git_progress_is_folded_in_groups_only_inside_actions(remote: Remote, ru
     assert inside.returncode == outside.returncode == 0, inside.stderr + outside.stderr
     assert "::group::" in inside.stderr and "::endgroup::" in inside.stderr
     assert "::group::" not in outside.stderr and "::endgroup::" not in outside.stderr
+
+
+def test_the_whole_result_reaches_a_pipe_before_the_process_ends(run_bot: RunBot, remote: Remote) -> None:
+    # the console script ends with os._exit once its streams are flushed (docs/startup.md)
+    proc = run_bot("--repo", remote.url, "--output", "json", "status")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith("}\n")
+    assert set(json.loads(proc.stdout)["environments"]) == {"staging", "production"}
+
+
+def test_a_closed_stdout_is_a_quiet_exit_1(tmp_path: Path) -> None:
+    read, write = os.pipe()
+    os.close(read)  # nobody reads: the result cannot be written
+    home = tmp_path / "home"
+    home.mkdir()
+    try:
+        proc = subprocess.run([BOT, "environment", "--ref", "refs/heads/main"], stdout=write,
+                              stderr=subprocess.PIPE, env=bot_env(home), cwd=tmp_path, text=True,
+                              timeout=60, check=False)
+    finally:
+        os.close(write)
+    assert proc.returncode == 1  # failed at run time: the result was not delivered
+    assert proc.stderr == ""  # no traceback, no "internal error"
