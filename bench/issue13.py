@@ -14,6 +14,7 @@ bump       on each repository, alternating, one warm-up round discarded, medians
            floor  git clone --depth 1 --filter=blob:none --sparse --single-branch, sparse-checkout
                   set of the environment's path, sed one tag, commit, push (to a bare file:// remote)
            bot    gitops-bot --config C --remote-url file://... bump --env production --image N=T
+                  (by default this tree installed as action.yml installs it, see action_install)
            naive  (20,000 commits only) git clone + sed + commit + push
            reuse  (20,000 commits only) the bot's bump with a --workdir kept from round to round
            then the ratios: bot/floor at 20k and 200k commits, the bot's 200k-vs-20k difference,
@@ -50,7 +51,7 @@ import gitopsrepo as repo
 SHAPES = {"20k": (50, 200, 20_000), "200k": (50, 200, 200_000), "100k-docs": (50, 2_000, 20_000)}
 # The environment each shape's bump targets: one cluster (200 releases) of the 50 for the history
 # shapes, as the issue's floor (0.285 s) implies; the whole tree for the 100,000-document one.
-DEFAULT_BOT = shutil.which("gitops-bot") or str(Path(sys.executable).with_name("gitops-bot"))
+ROOT = Path(__file__).resolve().parent.parent
 TARGET = (7, 42)  # the release every round moves: cluster-07/releases/svc-0042.yaml
 ENV_PATHS = {"20k": f"{repo.ENV_PATH}/cluster-07", "200k": f"{repo.ENV_PATH}/cluster-07",
              "100k-docs": repo.ENV_PATH}
@@ -185,11 +186,32 @@ def startup_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) ->
         print(f"  {bot:<14} {command:<12} {statistics.median(values[1:]) * 1000:>7.1f} ms")
 
 
+def action_install(where: Path) -> str:
+    """This tree's gitops-bot installed the way action.yml installs it: a fresh venv, the locked
+    dependencies (hashes required, wheels only), the package copied in, a wrapper that runs
+    `python -m gitops_bot`. What users run is measured, not an editable development install (whose
+    import hook costs tens of milliseconds at every start)."""
+    venv = where / "action-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes",
+                    "--no-deps", "--only-binary=:all:", "-r", str(ROOT / "requirements" / "action.lock")], check=True)
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    shutil.copytree(ROOT / "gitops_bot", Path(site) / "gitops_bot", ignore=shutil.ignore_patterns("__pycache__"))
+    wrapper = venv / "bin" / "gitops-bot"
+    wrapper.write_text(f'#!/usr/bin/env bash\nexec "{python}" -m gitops_bot "$@"\n')
+    wrapper.chmod(0o755)
+    subprocess.run([str(wrapper), "--version"], check=True, capture_output=True)
+    return str(wrapper)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, required=True, help="where the generated repositories are kept")
     parser.add_argument("--bot", action="append", metavar="[NAME=]PATH",
-                        help=f"a gitops-bot executable to measure; repeat to compare (default {DEFAULT_BOT})")
+                        help="a gitops-bot executable to measure; repeat to compare (default: this tree, "
+                             "installed as action.yml installs it, in a temporary venv)")
     parser.add_argument("--runs", type=int, default=5, help="measured rounds (default 5)")
     parser.add_argument("--writers", type=int, default=64, help="concurrent writers (default 64)")
     parser.add_argument("--starts", type=int, default=20, help="start-up measurements (default 20)")
@@ -199,10 +221,10 @@ def main() -> None:
                         default=["bump", "contention", "throughput", "startup"])
     args = parser.parse_args()
     args.cache = args.cache.expanduser().resolve()
-    given = args.bot or [DEFAULT_BOT]
+    tmp = Path(tempfile.mkdtemp(prefix="issue13-bench-"))
+    given = args.bot or [f"bot={action_install(tmp)}"]
     args.bot = [tuple(b.split("=", 1)) if "=" in b else (f"bot{i + 1}" if len(given) > 1 else "bot", b)
                 for i, b in enumerate(given)]
-    tmp = Path(tempfile.mkdtemp(prefix="issue13-bench-"))
     home = tmp / "home"
     home.mkdir()
     env = repo.clean_env(home)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from gitops_bot.model.errors import ConfigError, UsageError
 from gitops_bot.model.timebudget import DEFAULT_TIMEOUT, TimeBudget
 
 if TYPE_CHECKING:  # the clone's modules load with the first Session, not with Options (docs/startup.md)
+    from gitops_bot.git.workspace import Workspace
     from gitops_bot.manifests.scan import Manifest
     from gitops_bot.model.tree import RepoFile
 
@@ -107,11 +109,13 @@ class Session:
         from gitops_bot.git.signing import signing
         from gitops_bot.git.workspace import Workspace, remote_url
 
+        self._prefetch: threading.Thread | None = None  # a fetch started by prefetch()
+        self._prefetch_error: BaseException | None = None
         self.options = options
         self.credentials = credentials
         self.context = context  # the GitHub Actions run, read once at the edge (gitops_bot.model.context)
         base = options.base_config()
-        self.config = base.with_overrides(repository=options.repo, url=None)
+        self._config = base.with_overrides(repository=options.repo, url=None)
         self._explicit = options.config is not None
         self.push_only: str | None = None  # set by --wait: pull-request delivery is refused (docs/github.md)
         self.url = options.remote_url or (None if options.repo else base.url) or remote_url(
@@ -125,14 +129,55 @@ class Session:
         self.budget = TimeBudget(options.timeout)
         # a GitHub App's token, minted within --timeout
         self.credentials = self.credentials.resolved(self.config.repository, self.budget.cap(30))
-        self.ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
-                                 budget=self.budget, fold=context.actions)
-        self.ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign
+        self._ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
+                                  budget=self.budget, fold=context.actions)
+        self._ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign
         self._repo_config_read = False
         self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
 
+    @property
+    def config(self) -> Config:
+        """The configuration; the repository's own, once a prefetch that reads it has finished."""
+        self._settle()
+        return self._config
+
+    @property
+    def ws(self) -> Workspace:
+        """The clone; a fetch started by `prefetch` has finished by the time it is handed out."""
+        self._settle()
+        return self._ws
+
+    def prefetch(self, request: EnvRequest) -> None:
+        """Start what `environment(request)` fetches (the repository's config, the branch) in a
+        thread, so that the command's modules load meanwhile (docs/startup.md). Its outcome, an
+        error included, is the next `environment()`'s."""
+
+        def fetch() -> None:
+            try:
+                self._environment(request)
+            except BaseException as err:  # handed to the thread that needs the outcome, raised there
+                self._prefetch_error = err
+
+        self._prefetch = threading.Thread(target=fetch, name="gitops-bot-prefetch", daemon=True)
+        self._prefetch.start()
+
+    def _settle(self) -> None:
+        """Wait for the prefetch (from any thread but its own); raise what it raised."""
+        thread = self._prefetch
+        if thread is None or thread is threading.current_thread():
+            return
+        thread.join()
+        self._prefetch = None
+        error, self._prefetch_error = self._prefetch_error, None
+        if error is not None:
+            raise error
+
     def close(self) -> None:
-        self.ws.close()
+        if self._prefetch is not None and self._prefetch.is_alive():
+            self._ws.git.stop()  # the run ends early (an error, an interrupt): stop the fetch first
+            self._prefetch.join()
+        self._prefetch = None
+        self._ws.close()
 
     def __enter__(self) -> Session:
         return self
@@ -147,6 +192,10 @@ class Session:
         only (docs/trust-model.md): which environment, branch and path a run writes is never
         decided by content on the branch being written.
         """
+        self._settle()
+        return self._environment(request)
+
+    def _environment(self, request: EnvRequest) -> tuple[Environment, str]:
         if not self._explicit and not self._repo_config_read:
             try:  # the defaults' guess at the branch, fetched in the same request as the default branch
                 guess: str | None = request.pick(self.config).branch
@@ -160,6 +209,7 @@ class Session:
 
     def load_config(self) -> Config:
         """The configuration, with the repository's own file read (from the default branch) if needed."""
+        self._settle()
         if not self._explicit and not self._repo_config_read:
             self._read_repo_config(None)
         return self.config
@@ -194,10 +244,11 @@ class Session:
         repo_cfg = Config.from_text(text, where)
         log.info("using %s from the GitOps repository's default branch", CONFIG_FILE)
         # where the token goes stays the caller's choice: --repo, else --config/defaults
-        self.config = replace(repo_cfg, repository=self.config.repository, url=None)
+        self._config = replace(repo_cfg, repository=self._config.repository, url=None)
 
     def other_environment(self, name: str) -> tuple[Environment, str]:
         """Another environment of the same configuration and its branch tip (fetched once a run)."""
+        self._settle()
         env = self.config.environment(name)
         if env.branch not in self._heads:
             self._heads[env.branch] = self.ws.fetch(env.branch)

@@ -82,6 +82,9 @@ class Git:
     budget: TimeBudget | None = None  # bounds network commands (--timeout); else timeouts.network each
     timeouts: Timeouts = field(default_factory=Timeouts)
     fold: bool = False  # a GitHub Actions step (RunContext.actions): progress folded in ::group:: lines
+    # the commands running now and whether `stop` was called: a prefetch thread's (delivery/session.py)
+    running: set[subprocess.Popen[bytes]] = field(default_factory=set, compare=False, repr=False)
+    stopped: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
     def env(self) -> dict[str, str]:
         """git's environment: ours, minus the token variables and other repositories' locations."""
@@ -152,6 +155,23 @@ class Git:
             )
         except OSError as err:
             raise GitError(f"cannot run git: {err.strerror}", command=self.redacted(cmd)) from None
+        self.running.add(proc)
+        if self.stopped.is_set():
+            _signal(proc)
+        try:
+            return self._finish(proc, cmd, stdin, network, timeout)
+        finally:
+            self.running.discard(proc)
+
+    def stop(self) -> None:
+        """Kill the git commands running now, and any started later (from another thread: a
+        prefetch the run no longer needs); each fails with a GitError in its own thread."""
+        self.stopped.set()
+        for proc in list(self.running):
+            _signal(proc)
+
+    def _finish(self, proc: subprocess.Popen[bytes], cmd: tuple[str, ...], stdin: bytes | None, network: bool,
+                timeout: float) -> _Raw:
         assert proc.stdout is not None
         assert proc.stderr is not None
         out = bytearray()
@@ -308,7 +328,11 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int:
     return proc.returncode
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def _signal(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    _signal(proc)
     proc.wait()

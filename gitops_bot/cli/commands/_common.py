@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from gitops_bot.action.outputs import ActionsWriter
-from gitops_bot.cli.commands.wait import progress, report_wait, wait_flags
+from gitops_bot.cli.commands._wait_flags import progress, wait_flags
 from gitops_bot.cli.exits import DONE, Rendered
 from gitops_bot.cli.options import options, run_context, run_credentials
-from gitops_bot.cli.render import write_result
 from gitops_bot.config.settings import PullRequestOverrides
-from gitops_bot.delivery.result import WriteResult
-from gitops_bot.delivery.session import Options, Session
-from gitops_bot.ops.wait import write_then_wait
+from gitops_bot.delivery.session import EnvRequest, Options, Session
+
+if TYPE_CHECKING:
+    from gitops_bot.delivery.result import WriteResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,9 +54,16 @@ def pr_overrides(labels: tuple[str, ...] = (), reviewers: tuple[str, ...] = (),
     return PullRequestOverrides(labels, reviewers, team_reviewers, draft, auto_merge)
 
 
-def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> Rendered:
+def run_write(ctx: click.Context, core: Callable[[Session], WriteResult],
+              prefetch: EnvRequest | None = None) -> Rendered:
     """Open a session, run a write command's core function, render its result (and the --wait outcome's
-    exit code)."""
+    exit code).
+
+    With `prefetch`, that environment's branch is fetched in the background from the moment the
+    session exists, while the modules of the run load (docs/startup.md): `core` imports its
+    use-case module itself, and the rendering and wait modules are imported here, after the fetch
+    has started.
+    """
     opts: Options = options(ctx)
     credentials = run_credentials(ctx)
     waiting, wait_timeout = wait_flags(ctx)  # --wait (docs/github.md)
@@ -66,6 +73,12 @@ def run_write(ctx: click.Context, core: Callable[[Session], WriteResult]) -> Ren
         actions.set_outputs({"environment": result.environment, "changed": "true", "commit-sha": result.commit or ""})
 
     with Session(opts, credentials, run_context(ctx)) as session:
+        if prefetch is not None:
+            session.prefetch(prefetch)
+        from gitops_bot.cli.commands.wait import report_wait
+        from gitops_bot.cli.render import write_result
+        from gitops_bot.ops.wait import write_then_wait
+
         result = write_then_wait(session, core, waiting, wait_timeout, progress, pushed)
     write_result(result, opts, actions)
     if result.wait is not None:

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
-from gitops_bot.cli.commands.wait import wait_options
+from gitops_bot.cli.commands._wait_flags import wait_options
 from gitops_bot.cli.exits import Rendered
 from gitops_bot.cli.options import global_options
 from gitops_bot.delivery.session import EnvRequest
 from gitops_bot.model.errors import UsageError
-from gitops_bot.ops.bump import BumpRequest, bump
+
+if TYPE_CHECKING:
+    from gitops_bot.delivery.result import WriteResult
+    from gitops_bot.delivery.session import Session
 
 
 @click.command("bump")
@@ -49,9 +52,17 @@ def bump_command(ctx: click.Context, /, env: str | None, ref: str | None, images
     """
     if bool(env) == bool(ref):
         raise UsageError(f"give exactly one of --env ENV or --ref REF (see '{ctx.command_path} --help')")
-    request = BumpRequest(
-        target=EnvRequest(env, ref), images=images, tag=tag, delivery=delivery,
-        allow_downgrade=allow_downgrade, allow_missing=allow_missing, force=force, message=message,
-        pr=pr_overrides(**pr), verify=verify_image, pin=pin_digest, allow_shared=allow_shared,
-    )
-    return run_write(ctx, lambda session: bump(session, request))
+    target = EnvRequest(env, ref)
+    overrides = pr_overrides(**pr)
+
+    def core(session: Session) -> WriteResult:
+        # imported while the environment's branch is fetched (run_write's prefetch, docs/startup.md)
+        from gitops_bot.ops.bump import BumpRequest, bump
+
+        return bump(session, BumpRequest(
+            target=target, images=images, tag=tag, delivery=delivery, allow_downgrade=allow_downgrade,
+            allow_missing=allow_missing, force=force, message=message, pr=overrides, verify=verify_image,
+            pin=pin_digest, allow_shared=allow_shared,
+        ))
+
+    return run_write(ctx, core, prefetch=target)

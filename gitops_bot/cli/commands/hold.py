@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from gitops_bot.cli.commands._common import delivery_option, run_write
-from gitops_bot.cli.commands.wait import wait_options
+from gitops_bot.cli.commands._wait_flags import wait_options
 from gitops_bot.cli.exits import Rendered
 from gitops_bot.cli.options import global_options
 from gitops_bot.ops.hold import HoldRequest, hold

@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from gitops_bot.cli.commands._common import delivery_option, pr_options, pr_overrides, run_write
-from gitops_bot.cli.commands.wait import wait_options
+from gitops_bot.cli.commands._wait_flags import wait_options
 from gitops_bot.cli.exits import Rendered
 from gitops_bot.cli.options import global_options
 from gitops_bot.ops.revert import RevertRequest, revert

@@ -6,7 +6,7 @@ import click
 
 from gitops_bot.cli.commands._common import allow_shared_option, delivery_option, pr_options, pr_overrides, run_write
 from gitops_bot.cli.commands._registry import registry_options
-from gitops_bot.cli.commands.wait import wait_options
+from gitops_bot.cli.commands._wait_flags import wait_options
 from gitops_bot.cli.exits import Rendered
 from gitops_bot.cli.options import global_options
 from gitops_bot.model.errors import UsageError

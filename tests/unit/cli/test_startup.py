@@ -120,6 +120,16 @@ def test_a_push_bump_imports_neither_pygithub_nor_requests(tmp_path: Path, remot
     assert b"tag: 5d6e7f8" in remote.show("staging", "flux/clusters/staging/releases/api-server.yaml")
 
 
+def test_bumps_command_loads_without_its_use_case_so_that_the_fetch_starts_first() -> None:
+    # ops.bump and what it reads YAML with load in run_write, after Session.prefetch (docs/startup.md)
+    probe = "import sys, gitops_bot.cli.commands.bump; print(' '.join(sorted(sys.modules)))"
+    modules = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                                 timeout=60).stdout.split())
+    heavy = ("gitops_bot.ops", "gitops_bot.planning", "gitops_bot.manifests", "gitops_bot.cli.render",
+             "gitops_bot.github.wait", "yaml", "semver")
+    assert [name for name in heavy if loaded(modules, name)] == []
+
+
 def test_a_dry_run_bump_imports_no_api_commit_registry_client_pygithub_or_requests(
         tmp_path: Path, remote: Remote) -> None:
     before = remote.head("staging")
