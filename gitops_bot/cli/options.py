@@ -65,9 +65,10 @@ def _add_global_options(func: F, skip: tuple[str, ...]) -> F:
                      help="Clone/push URL; the GitHub slug stays --repo."),
         click.option("--workdir", "workdir",
                      type=click.Path(path_type=Path, file_okay=False, resolve_path=True),
-                     help="Reuse a clone in DIR (fetch + reset) instead of a temporary one."),
+                     help="Keep the clone (an object store, no work tree) in DIR and fetch into it on later runs, "
+                          "instead of a temporary one."),
         click.option("--retries", "retries", type=click.IntRange(0, 100), metavar="N",
-                     help="Push attempts after the first rejected one (default 15)."),
+                     help="Push attempts after the first rejected one (default 25)."),
         click.option("--timeout", "timeout", type=click.IntRange(min=1), metavar="SECONDS",
                      help="Give up a network operation (git, GitHub API) after SECONDS, and the run's "
                           "network work as a whole after SECONDS in total: exit 1, nothing half-written "

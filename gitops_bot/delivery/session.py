@@ -36,7 +36,7 @@ class Options:
     repo: str | None = None
     remote_url: str | None = None
     workdir: Path | None = None
-    retries: int = 15
+    retries: int = 25
     timeout: int = DEFAULT_TIMEOUT  # seconds: every network operation, and the run's network work
     output: str = "text"
     dry_run: bool = False
