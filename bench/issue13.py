@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import random
 import shutil
 import statistics
@@ -109,6 +110,38 @@ class Methods:
         return self.bot_bump(bot, "--workdir", str(self.work / "reused"))
 
 
+def server_seconds(trace: Path) -> float:
+    """How long the remote's git-upload-pack and git-receive-pack ran, from a GIT_TRACE2_EVENT file:
+    the server's work, which the floor and the bot both wait for."""
+    argv: dict[str, list[str]] = {}
+    total = 0.0
+    for line in trace.read_text().splitlines():
+        event = json.loads(line)
+        if event["event"] == "start":
+            argv[event["sid"]] = event["argv"]
+        elif event["event"] == "exit" and argv.get(event["sid"], [""])[0].endswith(("upload-pack", "receive-pack")):
+            total += event["t_abs"]
+    return total
+
+
+def server_share(m: Methods, methods: dict[str, Callable[[], float]], runs: int) -> dict[str, tuple[float, float]]:
+    """(median total, median server time) of each method over `runs` traced runs (not the timed ones:
+    tracing costs time of its own)."""
+    env, trace = m.env, m.work / "trace2.json"
+    out = {}
+    try:
+        for name, method in methods.items():
+            pairs = []
+            for _ in range(runs):
+                trace.unlink(missing_ok=True)
+                m.env = {**env, "GIT_TRACE2_EVENT": str(trace)}
+                pairs.append((method(), server_seconds(trace)))
+            out[name] = (statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs))
+    finally:
+        m.env = env
+    return out
+
+
 def measure(methods: dict[str, Callable[[], float]], runs: int) -> dict[str, list[float]]:
     """Alternating rounds; round 0 warms the caches and is discarded."""
     times: dict[str, list[float]] = {name: [] for name in methods}
@@ -123,6 +156,7 @@ def measure(methods: dict[str, Callable[[], float]], runs: int) -> dict[str, lis
 def bump_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
     rng = random.Random(13)  # noqa: S311 - reproducible data, not secrets
     medians: dict[tuple[str, str], float] = {}
+    shares: dict[tuple[str, str], float] = {}  # (shape, method) -> traced time minus the server's
     for shape in args.shapes:
         source = repo.cached(args.cache, *SHAPES[shape], env)
         work = tmp / f"bump-{shape}"
@@ -139,6 +173,12 @@ def bump_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> No
         for name, values in times.items():
             medians[(shape, name)] = statistics.median(values)
             print(f"  {name:<22} {medians[(shape, name)]:>7.3f}s   " + ", ".join(f"{t:.3f}" for t in values))
+        if shape in ("20k", "200k"):
+            traced = {"floor": m.floor} | {name: functools.partial(m.bot_bump, path) for name, path in args.bot}
+            for name, (total, server) in server_share(m, traced, args.runs).items():
+                shares[(shape, name)] = total - server
+                print(f"  {name:<22} traced {total:.3f}s, of which the server's upload-pack/receive-pack "
+                      f"{server:.3f}s, the rest {total - server:.3f}s")
     print("\nratios")
     for name, _path in args.bot:
         for shape in args.shapes:
@@ -146,6 +186,9 @@ def bump_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> No
         if {"20k", "200k"} <= set(args.shapes):
             diff = medians[("200k", name)] / medians[("20k", name)] - 1
             print(f"  {name + ' 200k vs 20k commits':<28} {diff * 100:+.1f}%")
+            for who in ("floor", name):
+                rest = shares[("200k", who)] / shares[("20k", who)] - 1
+                print(f"  {who + ' 200k vs 20k, server aside':<28} {rest * 100:+.1f}%")
     if "20k" in args.shapes:
         reuse = f"{args.bot[0][0]} --workdir"
         print(f"  {'naive/floor 20k':<28} {medians[('20k', 'naive')] / medians[('20k', 'floor')]:.2f}")
@@ -188,8 +231,8 @@ def startup_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) ->
 
 def action_install(where: Path) -> str:
     """This tree's gitops-bot installed the way action.yml installs it: a fresh venv, the locked
-    dependencies (hashes required, wheels only), the package copied in, a wrapper that runs
-    `python -m gitops_bot`. What users run is measured, not an editable development install (whose
+    dependencies (hashes required, wheels only), the package copied in and compiled, a wrapper that
+    runs `python -m gitops_bot`. What users run is measured, not an editable development install (whose
     import hook costs tens of milliseconds at every start)."""
     venv = where / "action-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -199,6 +242,7 @@ def action_install(where: Path) -> str:
     site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
     shutil.copytree(ROOT / "gitops_bot", Path(site) / "gitops_bot", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([str(python), "-m", "compileall", "-q", str(Path(site) / "gitops_bot")], check=True)
     wrapper = venv / "bin" / "gitops-bot"
     wrapper.write_text(f'#!/usr/bin/env bash\nexec "{python}" -m gitops_bot "$@"\n')
     wrapper.chmod(0o755)

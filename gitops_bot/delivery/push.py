@@ -111,6 +111,6 @@ def deliver_push(session: Session, command: str, env: Environment, commit: str,
                       env.branch, delay, attempt + 2, retries + 1)
         session.budget.sleep(delay)  # --timeout bounds the back-off too
         started = time.monotonic()
-        commit = ws.fetch(env.branch)
+        commit = ws.fetch(env.branch, with_new_blobs=True)  # and the files the winners changed
     raise GitError(f"push to {env.branch!r} kept losing races with other pushers after "
                    f"{retries + 1} attempt(s); nothing was written (raise --retries)")

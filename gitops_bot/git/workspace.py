@@ -143,10 +143,11 @@ class Workspace(CommitWriter):
         self.close()
 
     # -- fetching --------------------------------------------------------------------------------
-    def _fetch(self, refspec: str, depth: int | None, *more: str) -> GitResult:
-        """Fetch `refspec` (and `more`) shallow and blob-less. A server without filter support sends
-        the blobs (git warns and goes on); one without shallow support (dumb HTTP) is fetched in full."""
-        args = ["fetch", "--progress" if self.git.progress else "--quiet", "--no-tags", "--filter=blob:none"]
+    def _fetch(self, refspec: str, depth: int | None, *more: str, blobs: str = "none") -> GitResult:
+        """Fetch `refspec` (and `more`) shallow and blob-less (`blobs`: "none", or "limit=SIZE"). A server
+        without filter support sends the blobs (git warns and goes on); one without shallow support
+        (dumb HTTP) is fetched in full."""
+        args = ["fetch", "--progress" if self.git.progress else "--quiet", "--no-tags", f"--filter=blob:{blobs}"]
         result = self.git.run(*args, *([f"--depth={depth}"] if depth else []), "--", "origin", refspec, *more,
                               network=True, check=False)
         if result.returncode != 0 and depth and "does not support shallow" in result.stderr:
@@ -154,16 +155,26 @@ class Workspace(CommitWriter):
             result = self.git.run(*args, "--", "origin", refspec, *more, network=True, check=False)
         return result
 
-    def fetch(self, branch: str, depth: int | None = 1) -> str:
-        """Fetch the tip of `branch` into refs/remotes/origin/BRANCH; return its commit."""
+    def fetch(self, branch: str, depth: int | None = 1, *, with_new_blobs: bool = False) -> str:
+        """Fetch the tip of `branch` into refs/remotes/origin/BRANCH; return its commit.
+
+        `with_new_blobs` (a push that lost a race fetches the new head): the server leaves out what
+        the commit already here reaches, so the same request brings the files the winners changed
+        (those under 1 MiB) instead of a second fetch for them; they are counted as fetched. One
+        that was not sent (larger) is fetched by git when it is read.
+        """
         ref = f"refs/remotes/origin/{branch}"
-        result = self._fetch(f"+refs/heads/{branch}:{ref}", depth)
+        before = self._ref(ref) if with_new_blobs else None
+        result = self._fetch(f"+refs/heads/{branch}:{ref}", depth, blobs="limit=1m" if with_new_blobs else "none")
         if result.returncode != 0:
             if "couldn't find remote ref" in result.stderr:
                 raise self.git.error(result, f"branch {branch!r} does not exist in "
                                              f"{self.git.credentials.redact(self.url)}")
             raise self.git.error(result)
-        return self._ref(ref)
+        head = self._ref(ref)
+        if before is not None and self.fetched_blobs is not None:
+            self.fetched_blobs.update(c.new for c in self.diff_tree(before, head) if c.new_mode in REGULAR)
+        return head
 
     def _ref(self, *refs: str) -> str:
         """The commits of refs just fetched: read from their files (fetch writes them loose), else
@@ -316,13 +327,18 @@ class Workspace(CommitWriter):
         return self.cat(shas)
 
     def read_blobs_batched(self, shas: list[str]) -> dict[str, bytes]:
-        """The contents of blobs that the partial clone may lack, fetched in one request (rather
-        than one promisor round-trip each) and read in one `cat-file --batch`."""
+        """The contents of blobs that the partial clone may lack: those it lacks fetched in one
+        request (rather than one promisor round-trip each), then all read in one `cat-file --batch`."""
         if not shas:
             return {}
-        result = self._fetch_blobs(shas, check=False)
-        if result.returncode != 0:  # a server that refuses wants by id: git fetches each on demand
-            log.info("batched blob fetch refused (%s); reading blobs one by one", result.stderr.strip()[:200])
+        # a store of this run holds only what it fetched; of a reused one git cannot say cheaply
+        missing = sorted(set(shas) - self.fetched_blobs) if self.fetched_blobs is not None else sorted(set(shas))
+        if missing:
+            result = self._fetch_blobs(missing, check=False)
+            if result.returncode != 0:  # a server that refuses wants by id: git fetches each on demand
+                log.info("batched blob fetch refused (%s); reading blobs one by one", result.stderr.strip()[:200])
+            elif self.fetched_blobs is not None:
+                self.fetched_blobs.update(missing)
         return self.cat(shas)
 
     def _fetch_blobs(self, shas: list[str], *, check: bool) -> GitResult:

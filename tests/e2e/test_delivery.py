@@ -182,6 +182,22 @@ def test_race_with_another_image_keeps_both(remote: Remote, run_bot: RunBot, tmp
     assert len(counter.read_text().splitlines()) == 3  # ours (lost), the competitor's, ours again
 
 
+def test_a_replan_fetches_the_new_head_and_the_changed_files_in_one_request(
+        remote: Remote, run_bot: RunBot, tmp_path: Path) -> None:
+    competitor(remote, tmp_path / "home", *bump_args(remote, "kai-coordinator=c0ffee1"))
+    trace = tmp_path / "trace2.json"
+    proc = run_bot(*bump_args(remote, "kai-api-server=5d6e7f8"), env={"GIT_TRACE2_EVENT": str(trace)})
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    ours = [e["argv"] for e in events if e["event"] == "start" and "/" not in e["sid"]]  # not the server's
+    names = [next(a for a in argv[1:] if not a.startswith("-") and "=" not in a) for argv in ours]
+    lost = names.index("push")
+    assert names[lost + 1:].count("fetch") == 1, " ".join(names)  # no second request for the competitor's file
+    assert names.count("push") == 2
+    assert has_tag(remote.show("staging", COORDINATOR), "c0ffee1")
+    assert has_tag(remote.show("staging", API), "5d6e7f8")
+
+
 def test_race_to_the_same_state_commits_nothing(remote: Remote, run_bot: RunBot, tmp_path: Path) -> None:
     before = remote.count("staging")
     counter = competitor(remote, tmp_path / "home", *bump_args(remote, "kai-api-server=5d6e7f8"))
