@@ -77,5 +77,5 @@ def test_a_push_retry_is_one_progress_line_without_verbose(remote: Remote, run_b
     retries = [line for line in proc.stderr.splitlines() if "re-planning" in line]
     assert len(retries) == 1
     assert retries[0].startswith("gitops-bot: someone pushed to staging first; re-planning in ")
-    assert retries[0].endswith("(attempt 2 of 16)")
+    assert retries[0].endswith("(attempt 2 of 26)")  # the default --retries, 25
     assert "pushed" in proc.stdout
