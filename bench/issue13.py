@@ -232,7 +232,7 @@ def startup_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) ->
 def action_install(where: Path) -> str:
     """This tree's gitops-bot installed the way action.yml installs it: a fresh venv, the locked
     dependencies (hashes required, wheels only), the package copied in and compiled, a wrapper that
-    runs `python -m gitops_bot`. What users run is measured, not an editable development install (whose
+    runs the entry point. What users run is measured, not an editable development install (whose
     import hook costs tens of milliseconds at every start)."""
     venv = where / "action-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -244,7 +244,7 @@ def action_install(where: Path) -> str:
     shutil.copytree(ROOT / "gitops_bot", Path(site) / "gitops_bot", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([str(python), "-m", "compileall", "-q", str(Path(site) / "gitops_bot")], check=True)
     wrapper = venv / "bin" / "gitops-bot"
-    wrapper.write_text(f'#!/usr/bin/env bash\nexec "{python}" -m gitops_bot "$@"\n')
+    wrapper.write_text(f'#!/usr/bin/env bash\nexec "{python}" -c "from gitops_bot.cli.app import run; run()" "$@"\n')
     wrapper.chmod(0o755)
     subprocess.run([str(wrapper), "--version"], check=True, capture_output=True)
     return str(wrapper)
