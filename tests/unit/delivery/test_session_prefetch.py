@@ -25,12 +25,18 @@ def session(url: str, **options: object) -> Session:
     return Session(Options(remote_url=url, **options), Credentials(), RunContext())  # type: ignore[arg-type]
 
 
-def test_after_a_prefetch_the_environment_is_the_branch_tip_without_another_fetch(remote: Remote) -> None:
+def test_after_a_prefetch_the_environment_is_the_branch_tip_without_another_fetch(
+        remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trace = tmp_path / "trace2.json"
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))  # git inherits the process environment
     with session(remote.url) as s:
         s.prefetch(EnvRequest("staging"))
         env, head = s.environment(EnvRequest("staging"))
         assert (env.name, env.branch, head) == ("staging", "staging", remote.head("staging"))
         assert s.ws.git.running == set()
+    starts = [json.loads(line) for line in trace.read_text().splitlines()]
+    fetches = [e for e in starts if e["event"] == "start" and "/" not in e["sid"] and "fetch" in e["argv"]]
+    assert len(fetches) == 1  # the prefetch's: the default branch and staging in one request
 
 
 def test_the_repository_config_read_by_a_prefetch_is_the_sessions(remote: Remote) -> None:

@@ -16,7 +16,7 @@ from gitops_bot.git.objects import Repo
 from gitops_bot.git.plumbing import CommitWriter
 from gitops_bot.git.runner import Git
 from tests.support.gitrepo import git, isolate_git
-from tests.unit.git.test_plumbing import _DATA, _PATH, AUTHOR, _consistent, checkout_tree, seeded
+from tests.unit.git.test_plumbing import _DATA, _PATH, AUTHOR, checkout_tree, random_edit, seeded
 
 
 @pytest.fixture(autouse=True)
@@ -103,15 +103,9 @@ def test_with_the_planners_listing_a_commit_starts_only_commit_tree(
        added=st.dictionaries(_PATH, _DATA, max_size=4))
 def test_random_edits_from_the_listing_make_the_same_tree_as_git_add(
         base: dict[str, bytes], changed: list[tuple[int, bytes]], added: dict[str, bytes], tmp_path: Path) -> None:
-    files = _consistent(base)
-    names = sorted(files)
-    edits = {names[i % len(names)]: data for i, data in changed}
-    edits.update(_consistent(added, files))
-    run = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}"
-    run.mkdir()
-    work = run / "work"
+    work, files, _names, edits = random_edit(tmp_path, base, changed, added)
     commit = seeded(work, files)
     store = CommitWriter(Git(work / ".git"))
     store.listing(commit)
     assert Repo.tree_of(store, store.commit_files(commit, edits, "edit\n", AUTHOR)) == checkout_tree(work, edits)
-    shutil.rmtree(run)
+    shutil.rmtree(work.parent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -149,6 +149,19 @@ def _fits(path: str, files: Mapping[str, bytes]) -> bool:
     return not folders & files.keys() and not any(k.startswith(path + "/") for k in files)
 
 
+def random_edit(tmp_path: Path, base: Mapping[str, bytes], changed: Sequence[tuple[int, bytes]],
+                added: Mapping[str, bytes]) -> tuple[Path, dict[str, bytes], list[str], dict[str, bytes]]:
+    """One Hypothesis example's edit: a fresh work folder (examples share `tmp_path`), the base
+    files that fit together, their sorted names, and the edits (changed files, then new ones)."""
+    files = _consistent(base)
+    names = sorted(files)
+    edits = {names[i % len(names)]: data for i, data in changed}
+    edits.update(_consistent(added, files))
+    run = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}"
+    run.mkdir()
+    return run / "work", files, names, edits
+
+
 def _consistent(files: Mapping[str, bytes], beside: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
     """The paths of `files` that can all be files together (and next to `beside`), shortest first."""
     kept: dict[str, bytes] = {}
@@ -165,18 +178,12 @@ def _consistent(files: Mapping[str, bytes], beside: Mapping[str, bytes] | None =
 def test_random_edits_make_the_same_tree_as_git_add(base: dict[str, bytes], changed: list[tuple[int, bytes]],
                                                     added: dict[str, bytes], executable: set[int],
                                                     tmp_path: Path) -> None:
-    files = _consistent(base)
-    names = sorted(files)
-    edits = {names[i % len(names)]: data for i, data in changed}
-    edits.update(_consistent(added, files))
-    run = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}"
-    run.mkdir()
-    work = run / "work"
+    work, files, names, edits = random_edit(tmp_path, base, changed, added)
     commit = seeded(work, files, {names[i % len(names)] for i in executable})
     store = LocalStore(work / ".git")
     plumbing = store.commit_files(commit, edits, "edit\n", AUTHOR)
     assert Repo.tree_of(store, plumbing) == checkout_tree(work, edits)
-    shutil.rmtree(run)
+    shutil.rmtree(work.parent)
 
 
 def test_a_commit_fetches_no_blob_outside_the_edit(remote: Remote) -> None:
