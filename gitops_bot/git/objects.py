@@ -8,7 +8,7 @@ them). Blobs a partial clone lacks are fetched by `Workspace` (workspace.py), wh
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gitops_bot.git.runner import Git
 
@@ -18,8 +18,7 @@ REGULAR = ("100644", "100755")
 LINK = "120000"
 
 
-@dataclass(frozen=True)
-class TreeEntry:
+class TreeEntry(NamedTuple):
     """One `ls-tree` line: mode, type (blob, tree, commit), object id and repository path."""
 
     mode: str
@@ -28,8 +27,7 @@ class TreeEntry:
     path: str
 
 
-@dataclass(frozen=True)
-class RawChange:
+class RawChange(NamedTuple):
     """One `--raw` line of a diff: both sides' mode and object id (NO_OBJECT: absent), the status, the path."""
 
     old_mode: str
@@ -40,8 +38,7 @@ class RawChange:
     path: str
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One commit of a `log --raw` walk: its formatted fields and the files it changed."""
 
     fields: tuple[str, ...]

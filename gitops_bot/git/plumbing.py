@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitops_bot.git.loose import (
     Entries,
@@ -37,8 +37,7 @@ from gitops_bot.model.errors import GitError
 Signer = Callable[[], contextlib.AbstractContextManager[Signing]]
 
 
-@dataclass(frozen=True)
-class MergedTree:
+class MergedTree(NamedTuple):
     """The outcome of a tree merge: the tree written, and the paths that conflicted (none: clean)."""
 
     tree: str

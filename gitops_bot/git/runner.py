@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 from urllib.parse import urlsplit
 
 from gitops_bot.github.credentials import SECRET_VARS, Credentials
@@ -46,8 +46,7 @@ _NOISE = ("hint:", "warning: filtering not", "Please make sure you have the corr
           "and the repository exists.")
 
 
-@dataclass(frozen=True)
-class Timeouts:
+class Timeouts(NamedTuple):
     """How long one git command may run, in seconds: one that talks to the remote, one that does not.
 
     With a run budget (--timeout), a network command gets what is left of it instead."""
@@ -56,16 +55,14 @@ class Timeouts:
     local: float = 120.0
 
 
-@dataclass(frozen=True)
-class GitResult:
+class GitResult(NamedTuple):
     args: tuple[str, ...]
     returncode: int
     stdout: str
     stderr: str
 
 
-@dataclass(frozen=True)
-class _Raw:
+class _Raw(NamedTuple):
     returncode: int
     stdout: bytes
     stderr: str
