@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import signal
@@ -102,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"gitops-bot: {message}", err=True)
         actions.error(message)
         if as_json and not result_printed:  # scripts get one JSON document on stdout either way
+            import json  # only on this path: --help and environment start without it (docs/startup.md)
+
             click.echo(json.dumps({"error": message.removeprefix("error: "), "exit_code": int(code)}))
         sys.exit(int(code))
 

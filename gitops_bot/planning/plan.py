@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import semver
+from typing import TYPE_CHECKING, Any
 
 from gitops_bot.manifests.anchored import strip_anchor, unanchor
 from gitops_bot.manifests.edit import Edit, render, splice
@@ -25,6 +23,9 @@ from gitops_bot.model.images import (
     matches,
     refuse_ambiguous,
 )
+
+if TYPE_CHECKING:
+    import semver
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,8 @@ def _insertion(ref: ImageRef, key: str, value: str) -> Edit:
 def _semver(tag: str | None) -> semver.Version | None:
     if not tag:
         return None
+    import semver  # only for policy semver: the package loads argparse and its CLI (8 ms of each bump)
+
     try:
         return semver.Version.parse(tag[1:] if tag[:1] in "vV" else tag)
     except ValueError:

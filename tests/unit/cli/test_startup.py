@@ -23,8 +23,9 @@ from tests.conftest import bot_env
 from tests.support.gitrepo import Remote
 
 # Run main() in a fresh interpreter and report the exit code and the modules it imported.
+# (The probe imports nothing itself: `json`, for one, is a module the light commands must not load.)
 _PROBE = """
-import json, sys
+import sys
 from gitops_bot.cli.app import main
 code = 0
 try:
@@ -32,7 +33,7 @@ try:
 except SystemExit as exit:
     code = exit.code
 with open(sys.argv[1], "w") as out:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, out)
+    out.write("\\n".join([str(code), *sorted(sys.modules)]))
 """
 # Modules only writing commands need: YAML editing, git, GitHub, registries.
 _HEAVY = ("github", "requests", "ruamel.yaml", "yaml", "semver", "gitops_bot.git.workspace",
@@ -42,9 +43,9 @@ _HEAVY = ("github", "requests", "ruamel.yaml", "yaml", "semver", "gitops_bot.git
           "gitops_bot.delivery.dispatch", "gitops_bot.registry", "gitops_bot.ops", "gitops_bot.github.wait",
           "gitops_bot.github.statuses", "gitops_bot.github.client", "gitops_bot.git.plumbing", "gitops_bot.manifests")
 # Modules a plain bump (no --verify-image, --pin-digest, commit.sign: github, --wait) never uses.
-_NOT_FOR_BUMP = ("github", "requests", "gitops_bot.delivery.api_commit", "gitops_bot.github.client",
+_NOT_FOR_BUMP = ("github", "requests", "semver", "gitops_bot.delivery.api_commit", "gitops_bot.github.client",
                  "gitops_bot.registry.client", "gitops_bot.registry.auth", "gitops_bot.registry.endpoint",
-                 "ruamel.yaml")  # the fixture repository has no .gitops-bot.yaml nor holds file
+                 "ruamel.yaml")  # the fixture repository has no .gitops-bot.yaml nor holds file, no semver policy
 
 
 def imported(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[int, set[str]]:
@@ -54,8 +55,8 @@ def imported(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[int, 
     proc = subprocess.run([sys.executable, "-c", _PROBE, str(report), *argv], cwd=cwd or tmp_path,
                           env=bot_env(home), capture_output=True, text=True, timeout=120, check=False)
     assert report.exists(), proc.stderr
-    data = json.loads(report.read_text())
-    return data["code"], set(data["modules"])
+    code, *modules = report.read_text().split("\n")
+    return int(code), set(modules)
 
 
 def loaded(modules: set[str], name: str) -> bool:
@@ -79,6 +80,7 @@ def test_help_lists_every_command_without_importing_any(tmp_path: Path) -> None:
     assert code == 0
     assert not [m for m in modules if m.startswith("gitops_bot.cli.commands.")]
     assert [name for name in _HEAVY if loaded(modules, name)] == []
+    assert "json" not in modules  # only an error under --output json needs it before a command runs
 
 
 def test_help_shows_the_same_list_as_the_loaded_commands(tmp_path: Path) -> None:
@@ -104,6 +106,7 @@ def test_environment_imports_no_git_yaml_editor_github_or_registry(tmp_path: Pat
     # reading the configuration takes its YAML parser; nothing else heavy (no semver without policies)
     config_reading = ("ruamel.yaml", "gitops_bot.delivery.session")
     assert [name for name in _HEAVY if loaded(modules, name) and name not in config_reading] == []
+    assert "json" not in modules  # text output: the JSON renderer is not loaded
 
 
 def test_an_unknown_command_is_refused_with_exit_2(tmp_path: Path) -> None:
