@@ -10,7 +10,7 @@ import click
 from gitops_bot.action.outputs import ActionsWriter
 from gitops_bot.delivery.result import WriteResult
 from gitops_bot.delivery.session import Options
-from gitops_bot.model.images import short_name
+from gitops_bot.model.images import labels
 from gitops_bot.model.tables import markdown_table
 from gitops_bot.model.untrusted import code, line, md
 
@@ -39,8 +39,9 @@ def write_result(result: WriteResult, options: Options, actions: ActionsWriter) 
     # progress on stderr (docs/output.md)
     if result.dry_run and result.diff:
         click.echo(actions.untrusted(result.diff), nl=False)
+    names = labels(c.image for c in result.changes)
     for change in result.changes:
-        click.echo(line(f"{change.file}:{change.line}: {short_name(change.image)} {change.old} -> {change.new}"))
+        click.echo(line(f"{change.file}:{change.line}: {names[change.image]} {change.old or '-'} -> {change.new}"))
     for skip in result.skipped:
         click.echo(line(f"skipped {skip.image}: {skip.reason}"))
     if not result.changed and result.skipped and not result.changes:
@@ -61,8 +62,8 @@ def _summary(result: WriteResult) -> str:
         title += " (dry run)"
     lines = [title, ""]
     if result.changes:
-        rows = [[md(short_name(c.image)), code(c.old), code(c.new), md(f"{c.file}:{c.line}")]
-                for c in result.changes]
+        names = labels(c.image for c in result.changes)
+        rows = [[md(names[c.image]), code(c.old or "-"), code(c.new), md(f"{c.file}:{c.line}")] for c in result.changes]
         lines += [markdown_table(["image", "from", "to", "where"], rows), ""]
     else:
         lines += ["No change: the environment is already in the wanted state.", ""]

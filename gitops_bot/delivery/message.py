@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitops_bot.model.context import DEFAULT_SERVER, RunContext
-from gitops_bot.model.images import display_name, short_name
+from gitops_bot.model.images import labels
 from gitops_bot.model.untrusted import line, token, untoken
 from gitops_bot.planning.plan import Change
 
@@ -72,13 +72,9 @@ def subject_for(verb: str, env: str, changes: Sequence[Change]) -> str:
     """One image is always named; several become `N images [TAG]` when naming them is too long."""
     targets: dict[str, str] = {}
     found = moves(changes)
-    owners: dict[str, set[str]] = {}  # short name -> the images it would stand for
+    names = labels(move.image for move in found)  # two images of one short name are told apart
     for move in found:
-        owners.setdefault(short_name(move.image), set()).add(display_name(move.image))
-    for move in found:
-        name = short_name(move.image)
-        name = name if len(owners[name]) == 1 else display_name(move.image)
-        targets.setdefault(line(name), line(move.new))
+        targets.setdefault(line(names[move.image]), line(move.new))
     text = ", ".join(_target(name, version) for name, version in targets.items())
     if len(text) > 60 and len(targets) > 1 and len(set(targets.values())) == 1:
         text = f"{len(targets)} images {_target('', next(iter(targets.values()))).strip()}"
@@ -101,7 +97,8 @@ def compose(
     `context`: the run, for the Source and Run trailers (None: no run known, none written)."""
     lines = [line(subject), ""]
     lines += [line(text) for text in body_lines]
-    lines += [line(f"- {short_name(c.image)}: {c.old or '-'} -> {c.new or '-'} ({c.file}:{c.line})")
+    names = labels(c.image for c in changes)
+    lines += [line(f"- {names[c.image]}: {c.old or '-'} -> {c.new or '-'} ({c.file}:{c.line})")
               for c in changes]
     if lines[-1] == "":
         lines.pop()

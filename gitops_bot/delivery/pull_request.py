@@ -16,7 +16,7 @@ from gitops_bot.delivery.session import Session
 from gitops_bot.github.pulls import Pull, PullRequests
 from gitops_bot.model.context import RunContext
 from gitops_bot.model.errors import GitError, GitHubError, UsageError
-from gitops_bot.model.images import short_name
+from gitops_bot.model.images import labels
 from gitops_bot.model.tables import markdown_table
 from gitops_bot.model.untrusted import code, md
 from gitops_bot.planning.plan import Change, environment_refs
@@ -144,8 +144,8 @@ def _decorate(gh: PullRequests, pull: Pull, options: PullRequestOptions,
 
 
 def pr_body(env: Environment, changes: list[Change], subjects: list[str], context: RunContext | None = None) -> str:
-    rows = [[md(short_name(c.image)), code(c.old or "-"), code(c.new), code(f"{c.file}:{c.line}")]
-            for c in changes]
+    names = labels(c.image for c in changes)
+    rows = [[md(names[c.image]), code(c.old or "-"), code(c.new), code(f"{c.file}:{c.line}")] for c in changes]
     lines = [f"Deploys to **{env.name}** (branch {code(env.branch)}, path {code(env.path)}) once merged.", ""]
     if rows:
         lines += [markdown_table(["image", "from", "to", "where"], rows), ""]

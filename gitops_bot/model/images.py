@@ -212,3 +212,14 @@ def refuse_ambiguous(name: str, repositories: Iterable[str], aliases: Mapping[st
 
 def short_name(repository: str) -> str:
     return repository.rsplit("/", 1)[-1]
+
+
+def labels(repositories: Iterable[str]) -> dict[str, str]:
+    """How to name each image where several are listed together: its short name, unless another
+    image of the list has the same one (`bitnami/postgres-init`, `ghcr.io/acme/postgres-init`), then
+    `display_name`, so that the rows can be told apart."""
+    found = list(dict.fromkeys(repositories))
+    owners: dict[str, set[str]] = {}
+    for repository in found:
+        owners.setdefault(short_name(repository), set()).add(display_name(repository))
+    return {r: short_name(r) if len(owners[short_name(r)]) == 1 else display_name(r) for r in found}

@@ -5,7 +5,7 @@ import click
 from gitops_bot.cli.options import global_options, options, run_context, run_credentials
 from gitops_bot.cli.render import emit_json
 from gitops_bot.delivery.session import Session
-from gitops_bot.model.images import short_name
+from gitops_bot.model.images import labels
 from gitops_bot.model.tables import table
 from gitops_bot.ops.history import history
 
@@ -34,11 +34,12 @@ def history_command(ctx: click.Context, env: str, limit: int) -> None:
         emit_json({"environment": environment.name, "deploys": [d.to_json() for d in deploys]})
         return
     rows = []
+    names = labels(m.image for d in deploys for m in d.changes)  # over the whole table: rows compare
     for d in deploys:
         for i, m in enumerate(d.changes):
             first = i == 0
             rows.append([d.commit.sha[:12] if first else "", d.commit.date[:19] if first else "",
-                         d.commit.author.split(" <")[0] if first else "", short_name(m.image),
+                         d.commit.author.split(" <")[0] if first else "", names[m.image],
                          f"{m.old or '-'} -> {m.new}", d.commit.subject[:60] if first else ""])
     if not rows:
         click.echo(f"{environment.name}: no deploys found on {environment.branch}")

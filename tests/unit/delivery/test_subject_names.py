@@ -24,3 +24,14 @@ def test_two_images_sharing_a_last_segment_are_named_in_full() -> None:
 def test_one_image_keeps_its_short_name() -> None:
     assert subject_for("deploy", "staging", [change("ghcr.io/kai/api", "1", "2", 3)]) == \
         "deploy(staging): api 2"
+
+
+def test_labels_are_short_names_unless_two_images_share_one() -> None:
+    from gitops_bot.model.images import labels
+
+    assert labels(["ghcr.io/a/db", "ghcr.io/kai/api", "ghcr.io/b/db", "docker.io/library/redis"]) == {
+        "ghcr.io/a/db": "ghcr.io/a/db", "ghcr.io/b/db": "ghcr.io/b/db", "ghcr.io/kai/api": "api",
+        "docker.io/library/redis": "redis"}
+    # one image in two spellings is one image: its short name
+    assert labels(["docker.io/bitnami/redis", "bitnami/redis"]) == {"docker.io/bitnami/redis": "redis",
+                                                                    "bitnami/redis": "redis"}
