@@ -109,9 +109,11 @@ class Workspace(CommitWriter):
             ws.git.run("init", "--bare", "--quiet", "--template=")  # no sample hooks to copy
             ws.fetched_blobs = set()
             # the store's settings in one write, not one `git config` process each (docs/startup.md)
-            settings = (("remote.origin.url", url), ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
+            settings = [("remote.origin.url", url), ("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
                         ("remote.origin.promisor", "true"), ("remote.origin.partialclonefilter", "blob:none"),
-                        ("maintenance.auto", "false"), ("gc.auto", "0"), (WORKDIR_MARKER, "true"))
+                        ("maintenance.auto", "false"), ("gc.auto", "0"), (WORKDIR_MARKER, "true")]
+            if owned:  # removed when the run ends: flushing its packs to disk (2 per fetch) buys nothing
+                settings.append(("core.fsync", "none"))
             with (root / ".git" / "config").open("a", encoding="utf-8") as config:
                 config.write(config_text(settings))
         except BaseException:

@@ -178,6 +178,29 @@ def test_a_bump_sets_up_its_clone_with_one_git_init_and_no_git_config(tmp_path: 
     assert get("gitops-bot.workdir") == "true"
 
 
+def fsyncs(tmp_path: Path, remote: Remote, *options: str) -> int:
+    """How many flushes to disk git reported (trace2 `fsync` counters) during one bump."""
+    trace = tmp_path / "fsync-trace.json"
+    trace.unlink(missing_ok=True)
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "gitops_bot", "--repo", remote.url, *options, "bump", "--env", "staging",
+                           "--image", f"kai-api-server={len(options)}abc123"],
+                          env={**bot_env(home), "GIT_TRACE2_EVENT": str(trace)}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(ln) for ln in trace.read_text().splitlines()]
+    assert any(e["event"] == "start" and "fetch" in e["argv"] for e in events)
+    return sum(int(e["value"]) for e in events if e.get("category") == "fsync")
+
+
+def test_a_temporary_store_is_never_flushed_to_disk_a_reused_workdir_is(tmp_path: Path, remote: Remote) -> None:
+    # the temporary store is removed when the run ends: its fetched packs need no fsync (docs/startup.md)
+    assert fsyncs(tmp_path, remote) == 0
+    # a --workdir outlives the run, so git's own durability is kept there
+    assert fsyncs(tmp_path, remote, "--workdir", str(tmp_path / "work")) > 0
+
+
 def subcommand(argv: list[str]) -> str:
     """`git -c k=v -C dir fetch ...` -> fetch"""
     args = iter(argv[1:])
