@@ -184,8 +184,8 @@ def fsyncs(tmp_path: Path, remote: Remote, *options: str) -> int:
     trace.unlink(missing_ok=True)
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    proc = subprocess.run([sys.executable, "-m", "gitops_bot", "--repo", remote.url, *options, "bump", "--env", "staging",
-                           "--image", f"kai-api-server={len(options)}abc123"],
+    proc = subprocess.run([sys.executable, "-m", "gitops_bot", "--repo", remote.url, *options,
+                           "bump", "--env", "staging", "--image", f"kai-api-server={len(options)}abc123"],
                           env={**bot_env(home), "GIT_TRACE2_EVENT": str(trace)}, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
