@@ -179,7 +179,9 @@ def test_a_bump_sets_up_its_clone_with_one_git_init_and_no_git_config(tmp_path: 
 
 
 def fsyncs(tmp_path: Path, remote: Remote, *options: str) -> int:
-    """How many flushes to disk git reported (trace2 `fsync` counters) during one bump."""
+    """How many flushes to disk git reported (trace2 `fsync` counters) during one bump. The trace
+    also holds the file:// remote's side of the push, which flushes nothing: a push this small is
+    unpacked there as loose objects, and git does not flush loose objects by default."""
     trace = tmp_path / "fsync-trace.json"
     trace.unlink(missing_ok=True)
     home = tmp_path / "home"
