@@ -7,10 +7,13 @@ them). Blobs a partial clone lacks are fetched by `Workspace` (workspace.py), wh
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from gitops_bot.git.catfile import CatFile, Found
 from gitops_bot.git.runner import Git
+from gitops_bot.model.errors import GitError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the tree with no entries
 NO_OBJECT = "0" * 40
@@ -50,6 +53,8 @@ class Repo:
 
     def __init__(self, git: Git):
         self.git = git
+        self.reader = CatFile(git)  # every object read of this store, by one process
+        weakref.finalize(self, self.reader.close)
         # (tree-ish, path) -> mode of the files listed so far: a commit on them keeps their modes
         self.modes: dict[tuple[str, str], str] = {}
         # commit id -> every file of its tree (`ls-tree -r`), once listed: later questions about
@@ -175,20 +180,22 @@ class Repo:
         return {line[1:].split()[0] for line in out.splitlines() if line.startswith("?")}
 
     def cat(self, shas: Iterable[str]) -> dict[str, bytes]:
-        """The contents of objects, read in one `cat-file --batch`."""
-        wanted = list(shas)
-        if not wanted:
-            return {}
-        data = self.git.run_bytes("cat-file", "--batch", stdin=("\n".join(wanted) + "\n").encode())
-        blobs: dict[str, bytes] = {}
-        pos = 0
-        while pos < len(data):
-            header_end = data.index(b"\n", pos)
-            sha, _type, size = data[pos:header_end].decode().split()
-            start = header_end + 1
-            blobs[sha] = data[start : start + int(size)]
-            pos = start + int(size) + 1
-        return blobs
+        """The contents of objects, by id."""
+        wanted = list(dict.fromkeys(shas))
+        contents: dict[str, bytes] = {}
+        for sha, found in zip(wanted, self.reader.read(wanted), strict=True):
+            if found is None:
+                raise GitError(f"object {sha} is not in the clone of {self.git.credentials.redact(self.git.url)}")
+            contents[sha] = found[1]
+        return contents
+
+    def objects(self, names: Sequence[str]) -> list[Found]:
+        """(type, content) of the object each of `names` names (`commit:path`...), None for one
+        that names none."""
+        return self.reader.read(names)
+
+    def close(self) -> None:
+        self.reader.close()
 
 
 def plain_path(path: str) -> bool:

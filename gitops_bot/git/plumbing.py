@@ -2,9 +2,9 @@
 
 Nothing of the repository is ever written to disk as files. The base commit's trees along the edited
 paths are rebuilt from the `ls-tree -r -t` listing the planner read (each checked against its id), or
-else read in one `cat-file --batch` (trees only: no blob is needed); the edited files and the trees
-above them are stored as loose objects from memory (loose.py), and the tree is committed
-(`commit-tree`, signed when commit.sign says so): one or two git processes for an edit. An edit loose.py
+else read in one request to the store's `cat-file --batch` (trees only: no blob is needed); the
+edited files and the trees above them are stored as loose objects from memory (loose.py), and the
+tree is committed (`commit-tree`, signed when commit.sign says so): one git process for an edit. An edit loose.py
 does not build (a file where a folder was) takes git's own way: the base's tree read into an index
 of our own (`read-tree`), blobs stored (`hash-object -w --stdin`), put in that index (`update-index
 --index-info`), the tree written (`write-tree`). Either way the tree is the one `git add` of the
@@ -91,8 +91,8 @@ class CommitWriter(Repo):
             return self.git.out_env("write-tree", "--missing-ok", extra_env=index)
 
     def _tree_in_memory(self, base: str, files: Mapping[str, bytes]) -> str | None:
-        """`tree_with` in two steps: the base's trees along the edited paths read in one `cat-file
-        --batch`, the new blobs and trees stored as loose objects from memory (loose.py). None
+        """`tree_with` in two steps: the base's trees along the edited paths read in one request
+        (the store's `cat-file --batch`), the new blobs and trees stored as loose objects from memory (loose.py). None
         when the edit is one git should build (a file where a folder was, a SHA-256 repository...)."""
         objects = self.git.cwd / "objects"
         if len(base) != 40 or any(c not in "0123456789abcdef" for c in base) or not objects.is_dir() \
@@ -102,7 +102,7 @@ class CommitWriter(Repo):
         trees = self._listed_trees(base, folders)
         if trees is None:
             names = [f"{base}^{{tree}}", *(f"{base}:{f}" for f in folders[1:])]
-            found = self._batch(names)
+            found = self.objects(names)
             if found[0] is None or found[0][0] != "tree":
                 return None
             trees = {}
@@ -139,24 +139,6 @@ class CommitWriter(Repo):
             if folder and entries is not None and object_id("tree", tree_content(entries)) != listed[folder].sha:
                 return None
         return trees
-
-    def _batch(self, names: Sequence[str]) -> list[tuple[str, bytes] | None]:
-        """(type, content) of each object `names` names, None for one that names none; one process."""
-        data = self.git.run_bytes("cat-file", "--batch", stdin=("\n".join(names) + "\n").encode())
-        out: list[tuple[str, bytes] | None] = []
-        pos = 0
-        for _name in names:
-            end = data.index(b"\n", pos)
-            line = data[pos:end]
-            if line.endswith((b" missing", b" ambiguous")):  # a present object's line ends in its size
-                out.append(None)
-                pos = end + 1
-                continue
-            header = line.split()
-            size = int(header[2])
-            out.append((header[1].decode(), data[end + 1 : end + 1 + size]))
-            pos = end + 1 + size + 1
-        return out
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str, author: str, *,
                     sign: bool = True) -> str:

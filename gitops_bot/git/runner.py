@@ -1,4 +1,7 @@
-"""Every git command goes through `Git.run`: one place for the environment, redaction and errors."""
+"""Every git command goes through `Git.run`: one place for the environment, redaction and errors.
+
+Object reads go through one long-lived `cat-file --batch` per store (catfile.py), which uses this
+module's environment, errors and process handling."""
 
 from __future__ import annotations
 
@@ -178,7 +181,7 @@ class Git:
         if group:  # fold git's progress in the Actions log
             _echo(f"::group::{self.describe(cmd, network)}\n")
         threads = [
-            threading.Thread(target=_collect, args=(proc.stdout, out.extend), daemon=True),
+            threading.Thread(target=collect, args=(proc.stdout, out.extend), daemon=True),
             threading.Thread(target=self._collect_stderr, args=(proc.stderr, errs, relay), daemon=True),
         ]
         if stdin is not None:
@@ -192,7 +195,7 @@ class Git:
             else:
                 returncode = _wait(proc, timeout)
         except subprocess.TimeoutExpired:
-            _kill(proc)
+            kill(proc)
             for thread in threads:
                 thread.join()
             stderr = self.credentials.redact(errs.decode("utf-8", "replace"))
@@ -202,7 +205,7 @@ class Git:
             raise GitError(f"{self.describe(cmd, network)} timed out after {timeout:g} s",
                            command=self.redacted(cmd), stderr=stderr) from None
         except BaseException:
-            _kill(proc)
+            kill(proc)
             raise
         for thread in threads:
             thread.join()
@@ -290,7 +293,7 @@ def _origin(url: str) -> str:
     return url
 
 
-def _collect(stream: IO[bytes], sink: Callable[[bytes], object]) -> None:
+def collect(stream: IO[bytes], sink: Callable[[bytes], object]) -> None:
     for chunk in iter(lambda: os.read(stream.fileno(), 65536), b""):
         sink(chunk)
     stream.close()
@@ -330,6 +333,6 @@ def _signal(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def kill(proc: subprocess.Popen[bytes]) -> None:
     _signal(proc)
     proc.wait()

@@ -135,6 +135,7 @@ class Workspace(CommitWriter):
         return found
 
     def close(self) -> None:
+        super().close()  # the store's cat-file first: then nothing has its files open
         if self.owned:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -267,7 +268,7 @@ class Workspace(CommitWriter):
             if not any(name.startswith(f"{path}/") for name in listed):  # a folder: as git reads it
                 return None
         if "\n" not in path and "\n" not in commit:  # looked up and read by one process
-            found = self._batch([f"{commit}:{path}"])[0]
+            found = self.objects([f"{commit}:{path}"])[0]
             return None if found is None else found[1]
         sha = self.resolve(f"{commit}:{path}")
         return None if sha is None else self.read_blobs([sha])[sha]
