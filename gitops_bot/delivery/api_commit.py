@@ -46,7 +46,12 @@ def publish(session: Session, branch: str, start: str, head: str, *, lease: str 
     """Put the local commits `start..head` on the remote `branch` and return the remote's new head
     (GitHub's own commit with `commit.sign: github`); None when another writer won a race.
 
-    `lease`, for the bot's own PR branch: the remote commit that may be overwritten ("" for none).
+    `lease`: the commit the remote branch must still be at ("" for none: it must not exist). The
+    bot's PR branch is leased on what it was; a push to an environment's branch on `start`, its
+    base. Then a branch that moved since the fetch is seen in the server's advertisement and the
+    push stops there: without a lease, git would first look up the commit that won, which a
+    partial clone does not have and fetches (a whole fetch on the server, for every lost race).
+    A branch still at `start` gets a fast-forward: the server sees no force push.
     """
     ws = session.ws
     if session.config.sign != "github":

@@ -100,7 +100,8 @@ def deliver_push(session: Session, command: str, env: Environment, commit: str,
             return result_for(session, command, env, commit, applied, pushed=False)
         from gitops_bot.delivery.api_commit import publish  # GraphQL commits only for commit.sign: github
 
-        pushed = publish(session, env.branch, commit, applied.head)  # git push, or GitHub's API (commit.sign)
+        # git push leased on the base (docs/commands.md), or GitHub's API (commit.sign: github)
+        pushed = publish(session, env.branch, commit, applied.head, lease=commit)
         if pushed is not None:
             log.info("pushed %s to %s", pushed[:12], env.branch)
             return result_for(session, command, env, commit, replace(applied, head=pushed), pushed=True)
