@@ -49,7 +49,8 @@ class LogEntry(NamedTuple):
 
 
 class Repo:
-    """Queries of one repository's objects, each one git command through the runner."""
+    """Queries of one repository's objects: each one git command through the runner, or one
+    request to the store's `cat-file --batch` (catfile.py)."""
 
     def __init__(self, git: Git):
         self.git = git
