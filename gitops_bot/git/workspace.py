@@ -267,7 +267,7 @@ class Workspace(CommitWriter):
                 return self.read_blobs([listed[path].sha])[listed[path].sha]
             if not any(name.startswith(f"{path}/") for name in listed):  # a folder: as git reads it
                 return None
-        if "\n" not in path and "\n" not in commit:  # looked up and read in one request
+        if not any(c in path or c in commit for c in "\n\r"):  # looked up and read in one request
             found = self.objects([f"{commit}:{path}"])[0]
             return None if found is None else found[1]
         sha = self.resolve(f"{commit}:{path}")

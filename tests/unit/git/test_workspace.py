@@ -113,6 +113,13 @@ def test_read_file_looks_up_and_reads_through_the_stores_one_process(remote: Rem
         assert [e["argv"][1:] for e in top] == [["cat-file", "--batch"]]  # one process, all three reads
 
 
+def test_read_file_of_a_name_with_a_carriage_return_is_looked_up_by_git(remote: Remote) -> None:
+    """A cat-file line would lose its CR: such a name is resolved by rev-parse instead, never refused."""
+    with open_ws(remote) as ws:
+        head = ws.fetch("staging")
+        assert ws.read_file(head, "flux/clusters/staging/no\rsuch.yaml") is None
+
+
 def test_missing_branch_is_named(remote: Remote) -> None:
     with open_ws(remote) as ws, pytest.raises(GitError, match=r"branch 'nope' does not exist in file://"):
         ws.fetch("nope")
