@@ -10,8 +10,7 @@ import contextlib
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from gitops_bot.model.context import RunContext
 
@@ -29,9 +28,8 @@ def annotation(kind: str, message: str, title: str = "gitops-bot") -> str:
     return f"::{kind} title={_escape_property(title)}::{_escape_data(message)}"
 
 
-@dataclass
-class ActionsWriter:
-    context: RunContext = field(default_factory=RunContext)  # the default: not in Actions, no files
+class ActionsWriter(NamedTuple):
+    context: RunContext = RunContext()  # the default: not in Actions, no files
     redact: Callable[[str], str] = lambda s: s
     stream: TextIO | None = None
 

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -21,6 +20,14 @@ from gitops_bot.cli.nonempty import refuse_empty
 from gitops_bot.cli.options import Run, global_options
 from gitops_bot.model.errors import ExitCode, GitopsBotError
 from gitops_bot.model.untrusted import line
+
+if TYPE_CHECKING:
+    import logging
+
+# Commands that read only the configuration and log nothing: `logging` is not even imported for
+# them, nor for `--help`, `--version` or a usage error of the group (docs/startup.md). Every other
+# command has the redacting handlers installed when it is loaded, before any of its modules logs.
+_SILENT = frozenset({"environment"})
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -43,12 +50,18 @@ def cli() -> None:
     """
 
 
-def _register(load_all: bool = True) -> None:
-    """Name the commands; main() imports only the one that runs (docs/startup.md)."""
+def _register(load_all: bool = True, start_logging: Callable[[], None] = lambda: None) -> None:
+    """Name the commands; main() imports only the one that runs (docs/startup.md). A loaded
+    command gets the empty-value check and, unless it is one of `_SILENT`, logging."""
     from gitops_bot.cli.commands import COMMANDS
 
+    def prepare(command: click.Command) -> None:
+        refuse_empty(command)
+        if command.name not in _SILENT:
+            start_logging()
+
     assert isinstance(cli, LazyGroup)
-    cli.table, cli.prepare = COMMANDS, refuse_empty
+    cli.table, cli.prepare = COMMANDS, prepare
     if load_all:
         cli.load_all()
     refuse_empty(cli)
@@ -56,6 +69,7 @@ def _register(load_all: bool = True) -> None:
 
 def _setup_logging(verbose: bool, redact: Callable[[str], str], actions: ActionsWriter) -> None:
     """Logs go to stderr, redacted; inside GitHub Actions, warnings also become ::warning:: lines."""
+    import logging
 
     class Redacting(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
@@ -84,7 +98,6 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _terminate)
-    _register(load_all=False)
     run = Run.from_env(os.environ)  # the one read of the process environment (credentials, run context)
     credentials = run.credentials
     actions = ActionsWriter(run.context, credentials.redact)
@@ -94,7 +107,13 @@ def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     verbose = any(a in ("-v", "--verbose") for a in args)
     as_json = "--output=json" in args or ("--output", "json") in itertools.pairwise(args)
-    _setup_logging(verbose, credentials.redact, actions)
+
+    def start_logging() -> None:
+        _setup_logging(verbose, credentials.redact, actions)
+
+    _register(load_all=False, start_logging=start_logging)
+    if "logging" in sys.modules:  # main() called again in one process: its commands are loaded already
+        start_logging()
 
     def fail(message: str, code: int, result_printed: bool = False) -> NoReturn:
         message = line(message)  # errors quote repository values: one line, no workflow command
@@ -121,6 +140,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exit_code(err))
     except Exception as err:  # a bug: one line, no traceback unless -v
         if verbose:
+            import logging
+
+            start_logging()
             logging.getLogger("gitops_bot").exception("internal error")
         fail(credentials.redact(f"internal error: {type(err).__name__}: {err}"), exit_code(err))
     if isinstance(rv, Rendered) and rv.code != ExitCode.OK:  # the result is printed; it carries its exit code
@@ -157,7 +179,8 @@ def _exit_status(code: object) -> int:
 def _flushed(code: int) -> int:
     """Flush logging and the output streams; a stream that cannot be written (a closed pipe) is
     exit 120, as Python's own shutdown reports it."""
-    logging.shutdown()
+    if "logging" in sys.modules:  # a command that logs (not --help nor environment)
+        sys.modules["logging"].shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -3,7 +3,7 @@ and `Rendered` is what a command returns once it has printed a result that carri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import click
 
@@ -23,8 +23,7 @@ def exit_code(err: BaseException) -> ExitCode:
     return ExitCode.FAILED
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
     """A command's result is on stdout; exit with `code`, and for a non-zero one print `error` on
     stderr (no JSON error document: the result was the document)."""
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 import click
 from click.core import ParameterSource
@@ -90,8 +89,7 @@ def _add_global_options(func: F, skip: tuple[str, ...]) -> F:
     return func
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     """What a run reads of the process environment, read once: credentials and the run context."""
 
     credentials: Credentials

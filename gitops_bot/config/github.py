@@ -7,8 +7,7 @@ an out-of-range timeout is refused with the key's name (exit 2), like every othe
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitops_bot.model.errors import ConfigError
 
@@ -18,8 +17,7 @@ DEFAULT_WAIT_TIMEOUT = 600.0
 MAX_WAIT_TIMEOUT = 6 * 3600.0  # a GitHub-hosted job runs at most 6 hours
 
 
-@dataclass(frozen=True)
-class WaitConfig:
+class WaitConfig(NamedTuple):
     """Which commit-status / check-run contexts `--wait` and `wait` wait for, and for how long."""
 
     contexts: tuple[str, ...] = DEFAULT_CONTEXTS

@@ -17,8 +17,7 @@ Errors name the key (`policies.kai-api-server.numerical.order`) and raise Config
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops_bot.model.errors import ConfigError
 
@@ -28,8 +27,7 @@ if TYPE_CHECKING:  # loaded by parse_policy: reading a config without policies n
 ORDERINGS = ("semver", "alphabetical", "numerical")
 
 
-@dataclass(frozen=True)
-class RegistrySettings:
+class RegistrySettings(NamedTuple):
     verify: bool = False
     pin_digest: bool = False
 

@@ -6,9 +6,9 @@ import fnmatch
 import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitops_bot.config.github import WaitConfig, sign_mode
 from gitops_bot.config.registry import RegistrySettings, parse_policies, parse_registry
@@ -57,8 +57,7 @@ _PR_KEYS = ("labels", "reviewers", "team-reviewers", "draft", "auto-merge")
 _BRANCH_RE = re.compile(r"[A-Za-z0-9._/-]+")
 
 
-@dataclass(frozen=True)
-class PullRequestOptions:
+class PullRequestOptions(NamedTuple):
     labels: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
     team_reviewers: tuple[str, ...] = ()
@@ -66,8 +65,7 @@ class PullRequestOptions:
     auto_merge: str | None = None  # None, or a merge method: merge | squash | rebase
 
 
-@dataclass(frozen=True)
-class PullRequestOverrides:
+class PullRequestOverrides(NamedTuple):
     """Pull-request flags of one command: they add to (lists) or override (draft, auto-merge) the config."""
 
     labels: tuple[str, ...] = ()
@@ -86,8 +84,7 @@ class PullRequestOverrides:
         )
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):
     name: str
     branch: str
     path: str
@@ -99,20 +96,19 @@ class Environment:
         return any(fnmatch.fnmatchcase(ref, pattern) for pattern in self.source_refs)
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     repository: str
     url: str | None
     environments: Mapping[str, Environment]
-    images: Mapping[str, str] = field(default_factory=dict)
+    images: Mapping[str, str] = MappingProxyType({})
     policy: str = "any"
     author: str = DEFAULT_AUTHOR
     pull_request: PullRequestOptions = PullRequestOptions()
     source: str = "built-in defaults"
     sign: str = "none"  # commit.sign: none | github | ssh | gpg (docs/github.md)
-    wait: WaitConfig = field(default_factory=WaitConfig)
-    registry: RegistrySettings = field(default_factory=RegistrySettings)
-    policies: Mapping[str, Policy] = field(default_factory=dict)
+    wait: WaitConfig = WaitConfig()
+    registry: RegistrySettings = RegistrySettings()
+    policies: Mapping[str, Policy] = MappingProxyType({})
 
     @classmethod
     def defaults(cls) -> Config:
@@ -170,7 +166,7 @@ class Config:
         raise UsageError(f"no environment deploys ref {ref!r}")
 
     def with_overrides(self, *, repository: str | None, url: str | None) -> Config:
-        return replace(self, repository=repository or self.repository, url=url or self.url)
+        return self._replace(repository=repository or self.repository, url=url or self.url)
 
 
 def _keys(section: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 from gitops_bot.config.settings import CONFIG_FILE, Config, Environment
@@ -23,13 +21,11 @@ if TYPE_CHECKING:  # the clone's modules load with the first Session, not with O
     from gitops_bot.manifests.scan import Manifest
     from gitops_bot.model.tree import RepoFile
 
-log = logging.getLogger("gitops_bot")
 BOT_DIR = ".gitops-bot"
 _SLUG = re.compile(r"[\w.-]+/[\w.-]+")
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """The global command-line options (docs/commands.md)."""
 
     config: Path | None = None
@@ -46,8 +42,7 @@ class Options:
         return Config.from_file(self.config) if self.config else Config.defaults()
 
 
-@dataclass(frozen=True)
-class EnvRequest:
+class EnvRequest(NamedTuple):
     """Which environment a command targets: by name, or by the app-repo ref that deploys."""
 
     name: str | None = None
@@ -225,8 +220,11 @@ class Session:
         if branch and tip:
             self._heads[branch] = tip
         if default is None:
-            log.warning("the GitOps repository's HEAD names no branch, so it has no default branch to "
-                        "read %s from; using the built-in defaults (give --config to use a file)", CONFIG_FILE)
+            import logging  # environment, which reads no repository, loads no logging (docs/startup.md)
+
+            logging.getLogger("gitops_bot").warning(
+                "the GitOps repository's HEAD names no branch, so it has no default branch to read %s from; "
+                "using the built-in defaults (give --config to use a file)", CONFIG_FILE)
             return
         self._load_repo_config(default)
 
@@ -242,9 +240,11 @@ class Session:
             raise ConfigError(f"{where}: not UTF-8 text") from None
         _refuse_gitops_section(text, where)
         repo_cfg = Config.from_text(text, where)
-        log.info("using %s from the GitOps repository's default branch", CONFIG_FILE)
+        import logging
+
+        logging.getLogger("gitops_bot").info("using %s from the GitOps repository's default branch", CONFIG_FILE)
         # where the token goes stays the caller's choice: --repo, else --config/defaults
-        self._config = replace(repo_cfg, repository=self._config.repository, url=None)
+        self._config = repo_cfg._replace(repository=self._config.repository, url=None)
 
     def other_environment(self, name: str) -> tuple[Environment, str]:
         """Another environment of the same configuration and its branch tip (fetched once a run)."""

@@ -13,7 +13,7 @@ import base64
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from gitops_bot.github.app_auth import SOURCE as APP_SOURCE
@@ -31,13 +31,15 @@ MIN_TOKEN_LENGTH = 16
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@/\s]+@", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     token: str | None = None
     source: str | None = None  # the environment variable the token came from
     # a GitHub App that mints the token when no token variable is set (docs/github.md)
-    app: AppLogin | None = field(default=None, compare=False, repr=False)
-    signing_key: str | None = field(default=None, compare=False, repr=False)  # GITOPS_BOT_SIGNING_KEY
+    app: AppLogin | None = None
+    signing_key: str | None = None  # GITOPS_BOT_SIGNING_KEY
+
+    def __repr__(self) -> str:  # never the token, the App's key or the signing key
+        return f"Credentials(token={'***' if self.token else None}, source={self.source!r})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Credentials:
@@ -53,7 +55,7 @@ class Credentials:
         (each API request of the exchange given at most `timeout` seconds)."""
         if self.token or self.app is None:
             return self
-        return replace(self, token=self.app.token(repository, timeout), source=APP_SOURCE)
+        return self._replace(token=self.app.token(repository, timeout), source=APP_SOURCE)
 
     @property
     def maskable(self) -> str | None:

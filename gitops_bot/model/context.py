@@ -9,7 +9,7 @@ the API (exit 2 naming the variable).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DEFAULT_SERVER = "https://github.com"
 
@@ -18,8 +18,7 @@ def _value(environ: Mapping[str, str], name: str) -> str | None:
     return environ.get(name)  # as given: an empty value stays "" (each reader decides what it means)
 
 
-@dataclass(frozen=True)
-class RunContext:
+class RunContext(NamedTuple):
     actions: bool = False  # GITHUB_ACTIONS=true: running as a GitHub Actions step
     server_url: str | None = None  # GITHUB_SERVER_URL
     api_url: str | None = None  # GITHUB_API_URL

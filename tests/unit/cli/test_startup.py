@@ -81,6 +81,7 @@ def test_help_lists_every_command_without_importing_any(tmp_path: Path) -> None:
     assert not [m for m in modules if m.startswith("gitops_bot.cli.commands.")]
     assert [name for name in _HEAVY if loaded(modules, name)] == []
     assert "json" not in modules  # only an error under --output json needs it before a command runs
+    assert "logging" not in modules  # configured when a command that logs is loaded
 
 
 def test_help_shows_the_same_list_as_the_loaded_commands(tmp_path: Path) -> None:
@@ -107,6 +108,7 @@ def test_environment_imports_no_git_yaml_editor_github_or_registry(tmp_path: Pat
     config_reading = ("ruamel.yaml", "gitops_bot.delivery.session")
     assert [name for name in _HEAVY if loaded(modules, name) and name not in config_reading] == []
     assert "json" not in modules  # text output: the JSON renderer is not loaded
+    assert "logging" not in modules  # environment logs nothing: app._SILENT
 
 
 def test_an_unknown_command_is_refused_with_exit_2(tmp_path: Path) -> None:
