@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 import click
@@ -55,7 +54,7 @@ def _add_global_options(func: F, skip: tuple[str, ...]) -> F:
     # `_register` runs gitops_bot.cli.nonempty.refuse_empty over the whole command tree
     # (docs/cli-input.md). Nothing to do per option.
     opts = [
-        click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+        click.option("--config", "config", type=click.Path(dir_okay=False),
                      help="Configuration file (default: .gitops-bot.yaml of the GitOps repository, "
                           "else built-in defaults)."),
         click.option("--repo", "repo", metavar="OWNER/NAME|URL|PATH",
@@ -63,7 +62,7 @@ def _add_global_options(func: F, skip: tuple[str, ...]) -> F:
         click.option("--remote-url", "remote_url", metavar="URL",
                      help="Clone/push URL; the GitHub slug stays --repo."),
         click.option("--workdir", "workdir",
-                     type=click.Path(path_type=Path, file_okay=False, resolve_path=True),
+                     type=click.Path(file_okay=False, resolve_path=True),
                      help="Keep the clone (an object store, no work tree) in DIR and fetch into it on later runs, "
                           "instead of a temporary one."),
         click.option("--retries", "retries", type=click.IntRange(0, 100), metavar="N",

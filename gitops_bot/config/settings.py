@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import os
 import re
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -115,14 +115,15 @@ class Config(NamedTuple):
         return _build(_defaults_data(), "built-in defaults")
 
     @classmethod
-    def from_file(cls, path: Path) -> Config:
+    def from_file(cls, path: str | os.PathLike[str]) -> Config:
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
         except OSError as err:
             raise ConfigError(f"cannot read config {path}: {err.strerror}") from err
         except UnicodeDecodeError as err:
             raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8") from None
-        return cls.from_text(text, str(path))
+        return cls.from_text(text, os.fspath(path))
 
     @classmethod
     def from_text(cls, text: str, source: str) -> Config:
@@ -195,10 +196,10 @@ def _str_list(value: Any, where: str) -> tuple[str, ...]:
 
 def _env_path(value: Any, where: str) -> str:
     text = _str(value, where)
-    posix = PurePosixPath(text)
-    if posix.is_absolute() or text.startswith("\\") or ".." in posix.parts or ":" in "".join(posix.parts[:1]):
+    parts = [part for part in text.split("/") if part not in ("", ".")]  # as PurePosixPath reads it
+    if text.startswith(("/", "\\")) or ".." in parts or ":" in (parts[0] if parts else ""):
         raise ConfigError(f"config key {where!r} leaves the repository: {text!r}")
-    return str(posix)
+    return "/".join(parts) or "."
 
 
 def _environment(name: str, raw: Any) -> Environment:

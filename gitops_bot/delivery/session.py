@@ -6,9 +6,7 @@ import re
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import urlsplit
 
 from gitops_bot.config.settings import CONFIG_FILE, Config, Environment
 from gitops_bot.github.credentials import Credentials
@@ -28,10 +26,10 @@ _SLUG = re.compile(r"[\w.-]+/[\w.-]+")
 class Options(NamedTuple):
     """The global command-line options (docs/commands.md)."""
 
-    config: Path | None = None
+    config: str | None = None  # paths as given (str: no pathlib at start-up, docs/startup.md)
     repo: str | None = None
     remote_url: str | None = None
-    workdir: Path | None = None
+    workdir: str | None = None  # absolute (click resolves it)
     retries: int = 25
     timeout: int = DEFAULT_TIMEOUT  # seconds: every network operation, and the run's network work
     output: str = "text"
@@ -64,6 +62,8 @@ def _check_slug(slug: str, url: str, server_url: str | None) -> None:
     """
     if not _SLUG.fullmatch(slug):
         return
+    from urllib.parse import urlsplit  # a clone, not `environment`: urllib.parse loads ipaddress (docs/startup.md)
+
     server = urlsplit(server_url or "https://github.com").hostname
     parts = urlsplit(url)
     if parts.scheme in ("http", "https", "ssh") and parts.hostname == server:
@@ -101,6 +101,8 @@ class Session:
     """Owns the clone for one command; resolves the configuration in the order docs/configuration.md gives."""
 
     def __init__(self, options: Options, credentials: Credentials, context: RunContext):
+        from pathlib import Path
+
         from gitops_bot.git.signing import signing
         from gitops_bot.git.workspace import Workspace, remote_url
 
@@ -124,7 +126,8 @@ class Session:
         self.budget = TimeBudget(options.timeout)
         # a GitHub App's token, minted within --timeout
         self.credentials = self.credentials.resolved(self.config.repository, self.budget.cap(30))
-        self._ws = Workspace.open(self.url, self.credentials, workdir=options.workdir, progress=progress,
+        workdir = Path(options.workdir) if options.workdir else None
+        self._ws = Workspace.open(self.url, self.credentials, workdir=workdir, progress=progress,
                                   budget=self.budget, fold=context.actions)
         self._ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign
         self._repo_config_read = False

@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
 from gitops_bot.github.app_auth import SOURCE as APP_SOURCE
 from gitops_bot.github.app_auth import AppLogin
@@ -93,6 +92,8 @@ class Credentials(NamedTuple):
         - `credential.<origin>.helper` is reset, so that a rejected token is not retried with (and
           then erased from) whatever a credential helper of the machine holds.
         """
+        from urllib.parse import urlsplit, urlunsplit  # only for an http(s) remote (docs/startup.md)
+
         parts = urlsplit(url)
         if not self.token or parts.scheme not in ("http", "https"):
             return []

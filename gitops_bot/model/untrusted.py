@@ -16,8 +16,6 @@ a pull-request body it goes through one of these:
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _MD_SPECIAL = frozenset("\\`*_[]<>|~&")
 
@@ -58,6 +56,8 @@ def token(text: str) -> str:
 
 
 def untoken(word: str) -> str:
+    from urllib.parse import unquote  # not at start-up: urllib.parse loads ipaddress (docs/startup.md)
+
     return unquote(word, errors="replace")
 
 

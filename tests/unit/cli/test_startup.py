@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import click
@@ -20,7 +22,7 @@ from gitops_bot.cli.commands import COMMANDS
 from gitops_bot.cli.lazygroup import LazyGroup
 from gitops_bot.git.config import config_text
 from tests.conftest import bot_env
-from tests.support.gitrepo import Remote
+from tests.support.gitrepo import ROOT, Remote
 
 # Run main() in a fresh interpreter and report the exit code and the modules it imported.
 # (The probe imports nothing itself: `json`, for one, is a module the light commands must not load.)
@@ -49,11 +51,16 @@ _NOT_FOR_BUMP = ("github", "requests", "semver", "gitops_bot.delivery.api_commit
 
 
 def imported(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[int, set[str]]:
+    """main(argv) in a fresh interpreter that imports the package as an installed one is imported:
+    `-S` skips the site .pth files, and with them the editable install's import hook (which loads
+    pathlib and more itself); the package and its dependencies come from PYTHONPATH."""
     report = tmp_path / "probe.json"
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    proc = subprocess.run([sys.executable, "-c", _PROBE, str(report), *argv], cwd=cwd or tmp_path,
-                          env=bot_env(home), capture_output=True, text=True, timeout=120, check=False)
+    path = os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    proc = subprocess.run([sys.executable, "-S", "-c", _PROBE, str(report), *argv], cwd=cwd or tmp_path,
+                          env=bot_env(home, {"PYTHONPATH": path}), capture_output=True, text=True, timeout=120,
+                          check=False)
     assert report.exists(), proc.stderr
     code, *modules = report.read_text().split("\n")
     return int(code), set(modules)
@@ -81,7 +88,8 @@ def test_help_lists_every_command_without_importing_any(tmp_path: Path) -> None:
     assert not [m for m in modules if m.startswith("gitops_bot.cli.commands.")]
     assert [name for name in _HEAVY if loaded(modules, name)] == []
     assert "json" not in modules  # only an error under --output json needs it before a command runs
-    assert "logging" not in modules  # configured when a command that logs is loaded
+    # configured when a command that logs is loaded; urllib.parse (with ipaddress) when a URL is parsed
+    assert [m for m in ("logging", "pathlib", "urllib.parse", "dataclasses") if m in modules] == []
 
 
 def test_help_shows_the_same_list_as_the_loaded_commands(tmp_path: Path) -> None:
@@ -109,6 +117,7 @@ def test_environment_imports_no_git_yaml_editor_github_or_registry(tmp_path: Pat
     assert [name for name in _HEAVY if loaded(modules, name) and name not in config_reading] == []
     assert "json" not in modules  # text output: the JSON renderer is not loaded
     assert "logging" not in modules  # environment logs nothing: app._SILENT
+    assert [m for m in ("pathlib", "urllib.parse") if m in modules] == []  # the config is read with open()
 
 
 def test_an_unknown_command_is_refused_with_exit_2(tmp_path: Path) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gitops_bot.cli.exits import exit_code
 from gitops_bot.config.settings import DEFAULT_AUTHOR, Config, Environment
@@ -122,6 +125,18 @@ def test_a_path_that_leaves_the_repository_is_refused(path: str) -> None:
 def test_paths_inside_the_repository_are_normalised(path: str, normal: str) -> None:
     config = Config.from_text(f"environments:\n  s:\n    branch: s\n    path: '{path}'\n", "c.yaml")
     assert config.environments["s"].path == normal
+
+
+@given(st.text(alphabet="a./\\:", min_size=1, max_size=12))
+def test_a_path_is_read_as_a_posix_path_reads_it(path: str) -> None:
+    # the rule as PurePosixPath states it (the reader splits the text itself: no pathlib at start-up)
+    posix = PurePosixPath(path)
+    leaves = posix.is_absolute() or path.startswith("\\") or ".." in posix.parts or ":" in "".join(posix.parts[:1])
+    text = f"environments:\n  s:\n    branch: s\n    path: {json.dumps(path)}\n"
+    if leaves:
+        assert "leaves the repository" in str(refused(text))
+    else:
+        assert Config.from_text(text, "c.yaml").environments["s"].path == str(posix)
 
 
 def test_invalid_yaml_names_file_and_line() -> None:
