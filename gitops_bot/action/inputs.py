@@ -26,7 +26,7 @@ from gitops_bot.model.images import takes_default_tag
 # have a value (their defaults), `wait` and `dry-run` default to false.
 CHECKED = ("environment", "images", "commits", "steps", "to", "from", "canary-weight", "health-checks",
            "checks", "interval", "threshold", "on-failure", "on-success", "labels", "reviewers", "delivery",
-           "reason", "wait-timeout", "commit", "verify-image", "pin-digest")
+           "reason", "wait-timeout", "commit", "verify-image", "pin-digest", "allow-shared")
 # The options of `watch` whose values the CLI checks (name of the input, option).
 WATCH_TUNING = (("checks", "--checks"), ("interval", "--interval"), ("threshold", "--threshold"),
                 ("on-failure", "--on-failure"), ("on-success", "--on-success"))
@@ -120,6 +120,11 @@ class _Reader:
     def registry(self) -> list[str]:
         return self.switch("verify-image") + self.switch("pin-digest")
 
+    def edits(self) -> list[str]:
+        """The options of the commands that set tags: the registry checks, and `--allow-shared`
+        (edit a values file that another environment on the branch reads, docs/image-references.md)."""
+        return self.registry() + (["--allow-shared"] if self.flag("allow-shared") else [])
+
     def delivery(self) -> list[str]:
         return self.option("delivery", "--delivery")
 
@@ -149,7 +154,7 @@ def _bump(r: _Reader) -> list[str]:
     else:
         raise InputError("command 'bump' needs the 'environment' or the 'ref' input")
     tagged = [f"--tag={tag}"] if tag else []
-    return ["bump", *target, *r.images(), *tagged, *r.registry(), *r.pull_request(), *r.wait()]
+    return ["bump", *target, *r.images(), *tagged, *r.edits(), *r.pull_request(), *r.wait()]
 
 
 def _revert(r: _Reader) -> list[str]:
@@ -167,19 +172,19 @@ def _rollback(r: _Reader) -> list[str]:
     if not steps and not to:
         raise InputError("command 'rollback' needs the 'steps' or the 'to' input")
     target = [f"--steps={steps}"] if steps else [f"--to={r.sha('to', to, SHORTEST)}"]
-    return ["rollback", *env, *target, *r.registry(), *r.pull_request(), *r.wait()]
+    return ["rollback", *env, *target, *r.edits(), *r.pull_request(), *r.wait()]
 
 
 def _promote(r: _Reader) -> list[str]:
     source = r.required("from", "--from")
     target = r.required("environment", "--to", " (the target)")
-    return ["promote", *source, *target, *r.images(), *r.registry(), *r.pull_request(), *r.wait()]
+    return ["promote", *source, *target, *r.images(), *r.edits(), *r.pull_request(), *r.wait()]
 
 
 def _canary_start(r: _Reader) -> list[str]:
     env = r.environment()
     images = r.images(tag=r.text("tag"))
-    return ["canary", "start", *env, *images, *r.option("canary-weight", "--weight"), *r.registry(),
+    return ["canary", "start", *env, *images, *r.option("canary-weight", "--weight"), *r.edits(),
             *r.pull_request(), *r.wait()]
 
 
@@ -226,7 +231,7 @@ def _wait(r: _Reader) -> list[str]:
 
 
 def _reconcile(r: _Reader) -> list[str]:
-    return ["reconcile", *r.environment(), *r.images(), *r.registry(), *r.pull_request(), *r.wait()]
+    return ["reconcile", *r.environment(), *r.images(), *r.edits(), *r.pull_request(), *r.wait()]
 
 
 COMMANDS: dict[str, Callable[[_Reader], list[str]]] = {
