@@ -132,6 +132,7 @@ class Session:
         self._ws.signer = lambda: signing(self.config.sign, self.credentials.signing_key)  # commit.sign
         self._repo_config_read = False
         self._heads: dict[str, str] = {}  # branch -> commit fetched by environment lookups
+        self._well_formed: set[bytes] = set()  # file contents checked already: a re-plan checks only new ones
 
     @property
     def config(self) -> Config:
@@ -282,6 +283,7 @@ class Session:
         for f in files:
             if needles is None or any(n in f.data for n in needles) or needs_parsing(f.data):
                 out.append(Manifest.parse(f.path, f.data))
-            else:
+            elif f.data not in self._well_formed:
                 check_syntax(f.data, f.path)
+                self._well_formed.add(f.data)
         return with_values(self.ws, env, commit, out, needles)  # and its Helm values files

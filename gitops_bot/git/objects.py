@@ -19,6 +19,8 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the tree 
 NO_OBJECT = "0" * 40
 REGULAR = ("100644", "100755")
 LINK = "120000"
+GITLINK = "160000"  # a submodule's commit
+NO_MODE = "000000"  # the side of a diff where the file is absent
 
 
 class TreeEntry(NamedTuple):
@@ -62,6 +64,9 @@ class Repo:
         # that commit's files are answered without a process (a commit id never changes its tree)
         self.listings: dict[str, dict[str, TreeEntry]] = {}
         self.folders: dict[str, dict[str, TreeEntry]] = {}  # ... and its folders' entries (`ls-tree -t`)
+        # folder -> (commit, its files at that commit): the newest listing of each folder read whole
+        # (an environment); a lost push's re-plan gets it from the diff instead of `ls-tree` (carry)
+        self.folder_files: dict[str, tuple[str, list[TreeEntry]]] = {}
 
     # -- names -----------------------------------------------------------------------------------
     def rev_parse(self, *revs: str) -> str:
@@ -142,7 +147,43 @@ class Repo:
                 for entry in found:
                     self.modes[(treeish, entry.path)] = entry.mode
                 return found
-        return self._ls_tree(treeish, paths, recursive=recursive)
+        folder = paths[0] if recursive and len(paths) == 1 and plain_path(paths[0]) else None
+        kept = self.folder_files.get(folder) if folder is not None else None
+        if kept is not None and kept[0] == treeish:  # listed before, or carried to this commit
+            for entry in kept[1]:
+                self.modes[(treeish, entry.path)] = entry.mode
+            return list(kept[1])
+        found = self._ls_tree(treeish, paths, recursive=recursive)
+        if folder is not None and len(treeish) == 40:  # a commit or tree id: what it lists never changes
+            self.folder_files[folder] = (treeish, found)
+        return list(found)
+
+    def carry(self, old: str, new: str, changes: Sequence[RawChange]) -> None:
+        """What was listed at commit `old` (every file, folders read whole), listed at `new` from
+        `changes` (`diff_tree(old, new)`, every file): what a re-plan on the branch's new head
+        reads, without an `ls-tree`. The listing of `old` is let go: the re-plan reads `new`."""
+        listed = self.listings.pop(old, None)
+        self.folders.pop(old, None)  # folder ids are not in the diff: the tree writer reads them
+        if listed is not None and new not in self.listings:
+            added = False
+            for change in changes:
+                if change.new_mode == NO_MODE:
+                    listed.pop(change.path, None)
+                else:
+                    added = added or change.path not in listed
+                    listed[change.path] = _entry(change)
+            if added:  # git's order: by path, byte by byte
+                listed = dict(sorted(listed.items(), key=lambda item: item[0].encode()))
+            self.listings[new] = listed
+        for folder, (commit, entries) in list(self.folder_files.items()):
+            if commit != old:
+                continue
+            prefix = f"{folder}/"
+            touched = {c.path: c for c in changes if c.path == folder or c.path.startswith(prefix)}
+            files = [e for e in entries if e.path not in touched]
+            files += [_entry(c) for c in touched.values() if c.new_mode != NO_MODE]
+            files.sort(key=lambda e: e.path.encode())  # git's order: by path, byte by byte
+            self.folder_files[folder] = (new, files)
 
     def _ls_tree(self, treeish: str, paths: Sequence[str], *, recursive: bool,
                  folders: bool = False) -> list[TreeEntry]:
@@ -205,6 +246,11 @@ def plain_path(path: str) -> bool:
     parts = path.split("/")
     return all(parts) and not any(p in (".", "..") for p in parts) and not path.startswith(":") \
         and not any(c in path for c in "*?[\\\n\r")
+
+
+def _entry(change: RawChange) -> TreeEntry:
+    """The listing's entry of the file a diff added or changed."""
+    return TreeEntry(change.new_mode, "commit" if change.new_mode == GITLINK else "blob", change.new, change.path)
 
 
 def _under(listed: dict[str, TreeEntry], paths: Sequence[str]) -> list[TreeEntry]:

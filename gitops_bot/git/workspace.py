@@ -71,6 +71,7 @@ class Workspace(CommitWriter):
         # A store this run made has no blob but those it fetched itself: no need to ask git which
         # are missing (None: a reused store, where git is asked)
         self.fetched_blobs: set[str] | None = None
+        self._read: dict[str, bytes] = {}  # blobs a plan read (by id: immutable): a re-plan reads only new ones
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -164,7 +165,8 @@ class Workspace(CommitWriter):
         `with_new_blobs` (a push that lost a race fetches the new head): the server leaves out what
         the commit already here reaches, so the same request brings the files the winners changed
         (those under 1 MiB) instead of a second fetch for them; they are counted as fetched. One
-        that was not sent (larger) is fetched by git when it is read.
+        that was not sent (larger) is fetched by git when it is read. What was listed at the old
+        head is listed at the new one from the same diff (`carry`): the re-plan runs no `ls-tree`.
         """
         ref = f"refs/remotes/origin/{branch}"
         before = self._ref(ref) if with_new_blobs else None
@@ -175,8 +177,11 @@ class Workspace(CommitWriter):
                                              f"{self.git.credentials.redact(self.url)}")
             raise self.git.error(result)
         head = self._ref(ref)
-        if before is not None and self.fetched_blobs is not None:
-            self.fetched_blobs.update(c.new for c in self.diff_tree(before, head) if c.new_mode in REGULAR)
+        if before is not None and before != head:
+            changes = self.diff_tree(before, head)
+            self.carry(before, head, changes)  # the re-plan's listing of the environment
+            if self.fetched_blobs is not None:
+                self.fetched_blobs.update(c.new for c in changes if c.new_mode in REGULAR)
         return head
 
     def _ref(self, *refs: str) -> str:
@@ -257,7 +262,7 @@ class Workspace(CommitWriter):
             elif mode not in REGULAR or not wanted_name(name):
                 continue
             wanted[name] = sha
-        blobs = self.read_blobs(list(wanted.values()), f"{commit}:{path}")  # the tree at path
+        blobs = self._reused(list(wanted.values()), lambda fresh: self.read_blobs(fresh, f"{commit}:{path}"))
         return [RepoFile(name, blobs[sha]) for name, sha in sorted(wanted.items())]
 
     def read_file(self, commit: str, path: str) -> bytes | None:
@@ -279,9 +284,17 @@ class Workspace(CommitWriter):
         wanted = sorted(set(paths))
         entries = self.ls_tree(commit, wanted) if wanted else []
         blobs = {e.path: e.sha for e in entries if e.mode in REGULAR}
-        data = self.read_blobs_batched(list(blobs.values()))
+        data = self._reused(list(blobs.values()), self.read_blobs_batched)
         return ([RepoFile(name, data[sha]) for name, sha in sorted(blobs.items())],
                 [e.path for e in entries if e.mode == LINK])
+
+    def _reused(self, shas: list[str], read: Callable[[list[str]], dict[str, bytes]]) -> dict[str, bytes]:
+        """The contents of blobs, those an earlier plan of this run read taken from memory, the others `read`."""
+        known = self._read
+        fresh = [sha for sha in dict.fromkeys(shas) if sha not in known]
+        if fresh:
+            known.update(read(fresh))
+        return {sha: known[sha] for sha in shas}
 
     def _follow_link(self, name: str, sha: str, path: str, entries: Mapping[str, tuple[str, str]],
                      wanted_name: Callable[[str], bool]) -> str | None:
