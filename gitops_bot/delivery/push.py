@@ -66,8 +66,9 @@ def backoff(attempt: int, rng: random.Random | None = None, *, slot: float = BAC
     times as many rounds at each meeting. The cap is what keeps the branch busy: the writers that
     are left once most of the crowd has landed are few, and with windows of 64 rounds (the cap
     before) they slept through rounds nobody used, so 64 writers took 2.4x as long as 64 bumps one
-    after another; with 16 rounds, 1.0-1.65x across the runs of bench/README.md, now that a lost
-    race fetches nothing it does not need (bench/README.md gives the runs and the simulation).
+    after another; with 16 rounds, 1.08-1.31x in the runs of bench/README.md since a re-plan reads
+    only the files the winners changed (1.2-1.65x before, when it read the whole environment again;
+    bench/README.md gives the runs and bench/backoff_sim.py the simulation).
     """
     step = min(BACKOFF_ROUND_MAX, max(BACKOFF_BASE, slot))
     window = step * min(BACKOFF_CAP_ROUNDS, BACKOFF_GROWTH ** (attempt + 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import threading
@@ -149,13 +150,21 @@ class Session:
     def prefetch(self, request: EnvRequest) -> None:
         """Start what `environment(request)` fetches (the repository's config, the branch) in a
         thread, so that the command's modules load meanwhile (docs/startup.md). Its outcome, an
-        error included, is the next `environment()`'s."""
+        error included, is the next `environment()`'s.
+
+        Then the environment's files are read as well (their blobs fetched, `Workspace.read_files`
+        keeps them), which a bump's plan reads first: best effort, since the plan reads them again
+        and reports whatever went wrong there, where the command expects it.
+        """
 
         def fetch() -> None:
             try:
-                self._environment(request)
+                env, commit = self._environment(request)
             except BaseException as err:  # handed to the thread that needs the outcome, raised there
                 self._prefetch_error = err
+                return
+            with contextlib.suppress(Exception):  # the plan's own read raises it again, in its place
+                self._ws.read_files(commit, env.path)
 
         self._prefetch = threading.Thread(target=fetch, name="gitops-bot-prefetch", daemon=True)
         self._prefetch.start()

@@ -72,6 +72,7 @@ class Workspace(CommitWriter):
         # are missing (None: a reused store, where git is asked)
         self.fetched_blobs: set[str] | None = None
         self._read: dict[str, bytes] = {}  # blobs a plan read (by id: immutable): a re-plan reads only new ones
+        self._warned: set[tuple[str, str]] = set()  # symbolic links skipped, and why
 
     # -- opening ---------------------------------------------------------------------------------
     @classmethod
@@ -317,7 +318,9 @@ class Workspace(CommitWriter):
             problem = f"symbolic link to another link ({text}): not followed"
         else:
             return resolved
-        log.warning("skipping %s: %s", name, problem)
+        if (name, problem) not in self._warned:  # once a run: the prefetch and each re-plan read it again
+            self._warned.add((name, problem))
+            log.warning("skipping %s: %s", name, problem)
         return None
 
     def read_blobs(self, shas: list[str], tree: str | None = None) -> dict[str, bytes]:

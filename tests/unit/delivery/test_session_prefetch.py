@@ -35,8 +35,36 @@ def test_after_a_prefetch_the_environment_is_the_branch_tip_without_another_fetc
         assert (env.name, env.branch, head) == ("staging", "staging", remote.head("staging"))
         assert s.ws.git.running == set()
     starts = [json.loads(line) for line in trace.read_text().splitlines()]
-    fetches = [e for e in starts if e["event"] == "start" and "/" not in e["sid"] and "fetch" in e["argv"]]
-    assert len(fetches) == 1  # the prefetch's: the default branch and staging in one request
+    fetches = [e["argv"] for e in starts if e["event"] == "start" and "/" not in e["sid"] and "fetch" in e["argv"]]
+    branches = [argv for argv in fetches if "--stdin" not in argv]
+    assert len(branches) == 1  # the prefetch's: the default branch and staging in one request
+    assert len(fetches) == 2  # and the environment's blobs, which a bump's plan reads first
+
+
+def test_a_prefetch_reads_the_environments_files_for_the_plan(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    with session(remote.url) as s:
+        s.prefetch(EnvRequest("staging"))
+        env, head = s.environment(EnvRequest("staging"))
+
+        def no_git(*args: object, **kw: object) -> None:
+            raise AssertionError(f"git {args} after the prefetch")
+
+        monkeypatch.setattr(type(s.ws.git), "run", no_git)  # listed and fetched already: read from memory
+        files = s.files(env, head)
+        assert {f.path for f in files} >= {"flux/clusters/staging/releases/api-server.yaml"}
+        assert b"tag: 1a2b3c4" in next(f.data for f in files if f.path.endswith("api-server.yaml"))
+
+
+def test_an_environment_path_that_is_missing_is_still_the_plans_error(remote: Remote, tmp_path: Path) -> None:
+    config = tmp_path / "gitops-bot.yaml"
+    config.write_text("gitops:\n  repository: kai-platform/kai-gitops\nenvironments:\n  staging:\n"
+                      "    branch: staging\n    path: flux/clusters/nowhere\n")
+    with session(remote.url, config=str(config)) as s:
+        s.prefetch(EnvRequest("staging"))
+        env, head = s.environment(EnvRequest("staging"))  # the prefetch read no file: not an error yet
+        assert head == remote.head("staging")
+        with pytest.raises(UsageError, match="path 'flux/clusters/nowhere' does not exist on branch 'staging'"):
+            s.files(env, head)  # the plan's, as without a prefetch
 
 
 def test_the_repository_config_read_by_a_prefetch_is_the_sessions(remote: Remote) -> None:

@@ -301,7 +301,9 @@ def test_symbolic_link_warnings_say_what_happened(remote: Remote, caplog: pytest
     git("commit", "-q", "-m", "links", cwd=scratch)
     git("push", "-q", "origin", "HEAD:refs/heads/staging", cwd=scratch)
     with open_ws(remote) as ws, caplog.at_level("WARNING", logger="gitops_bot.workspace"):
-        files = ws.read_files(ws.fetch("staging"), STAGING)
+        head = ws.fetch("staging")
+        files = ws.read_files(head, STAGING)
+        assert ws.read_files(head, STAGING) == files  # read again (a prefetch, then the plan): warned once
     where = f"{STAGING}/releases"
     assert sorted(r.getMessage() for r in caplog.records) == sorted([
         f"skipping {where}/dangling.yaml: dangling symbolic link: nope.yaml does not exist",
