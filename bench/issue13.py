@@ -244,7 +244,7 @@ def action_install(where: Path) -> str:
     shutil.copytree(ROOT / "gitops_bot", Path(site) / "gitops_bot", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([str(python), "-m", "compileall", "-q", str(Path(site) / "gitops_bot")], check=True)
     wrapper = venv / "bin" / "gitops-bot"
-    wrapper.write_text(f'#!/bin/sh\nexec "{python}" -c "from gitops_bot.cli.app import run; run()" "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec "{python}" -c "from gitops_bot.cli.start import cli; cli()" "$@"\n')
     wrapper.chmod(0o755)
     subprocess.run([str(wrapper), "--version"], check=True, capture_output=True)
     return str(wrapper)

@@ -1,4 +1,4 @@
-from gitops_bot.cli.app import run
+from gitops_bot.cli.start import cli
 
 if __name__ == "__main__":
-    run()
+    cli()

@@ -243,3 +243,27 @@ def test_config_text_round_trips_any_value_through_git(tmp_path: Path, value: st
                          capture_output=True, text=True, check=True).stdout
     assert out.split("\0")[:-1] == [f"remote.origin.url\n{value}", "core.sparsecheckout\ntrue",
                                     "remote.origin.promisor\ntrue"]
+
+
+def test_the_entry_points_tune_the_collector_before_the_cli_loads_and_the_library_does_not() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"gitops-bot": "gitops_bot.cli.start:cli", "gitops-bot-action": "gitops_bot.cli.start:action"}
+    action = (ROOT / "action.yml").read_text()
+    assert 'from gitops_bot.cli.start import cli; cli()' in action  # the wrappers action.yml writes
+    assert 'from gitops_bot.cli.start import action; action()' in action
+    probe = ("import gc, sys; import {}; "
+             "print(gc.get_threshold(), 'click' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = subprocess.run([sys.executable, "-c", probe.format("gitops_bot.cli.start")], env=env,
+                             capture_output=True, text=True, check=True).stdout
+    assert started.strip() == "(100000, 20, 100) False"  # tuned first: click and the CLI load after it
+    library = subprocess.run([sys.executable, "-c", probe.format("gitops_bot.cli.app")], env=env,
+                             capture_output=True, text=True, check=True).stdout
+    assert library.strip() == f"{gc_default()} True"  # importing the package changes nothing
+
+
+def gc_default() -> tuple[int, int, int]:
+    return tuple(int(n) for n in subprocess.run([sys.executable, "-c", "import gc; print(*gc.get_threshold())"],
+                                                capture_output=True, text=True, check=True).stdout.split())  # type: ignore[return-value]
