@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import random
 import shutil
 import statistics
@@ -196,6 +197,9 @@ def bump_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> No
 
 
 def contention_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
+    # the bump section's checkouts (100,000 files a run on 100k-docs) may still be on their way to
+    # the disk: flushed first, or 64 writers over file:// wait on that writeback (stop 22: 1.54x once)
+    os.sync()
     source = repo.cached(args.cache, 1, max(200, args.writers), 1_000, env)
     print(f"\ncontention: {args.writers} concurrent bumps of different images, default settings "
           f"({source.name})")
