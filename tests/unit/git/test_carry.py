@@ -67,7 +67,7 @@ def valid(files: dict[str, tuple[str, bytes]]) -> dict[str, tuple[str, bytes]]:
 @given(before=states, after=states, folder_is_a_file=st.booleans())
 def test_the_carried_listing_is_what_ls_tree_lists(tmp_path: Path, before: dict[str, tuple[str, bytes]],
                                                    after: dict[str, tuple[str, bytes]], folder_is_a_file: bool) -> None:
-    work = Path(tmp_path / "work")
+    work = tmp_path / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     git("init", "-q", "-b", "main", str(work), cwd=tmp_path)
