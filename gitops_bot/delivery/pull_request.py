@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -46,6 +47,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
                               timeout=session.budget.cap(30), api=session.context.api_url)
     ws = session.ws
     for attempt in range(session.options.retries + 1):
+        started = time.monotonic()
         pull = gh.open_pull(head_branch, env.branch)
         head = ws.remote_head(head_branch)
         start = ws.fetch(head_branch) if _builds_on(gh, env, pull, head) else base
@@ -63,7 +65,7 @@ def deliver_pull_request(session: Session, command: str, env: Environment, base:
             info = _open_or_update(session, gh, env, base, pushed, pull, options)
             return result_for(session, command, env, start, applied, True, info, head_branch)
         if attempt < session.options.retries:
-            delay = backoff(attempt)
+            delay = backoff(attempt, slot=time.monotonic() - started)  # the round this race was lost in
             progress.info("someone pushed to %s first; re-planning in %.2fs (attempt %d of %d)",
                           head_branch, delay, attempt + 2, session.options.retries + 1)
             session.budget.sleep(delay)

@@ -24,7 +24,7 @@ from gitops_bot.planning.proposal import Proposal
 log = logging.getLogger("gitops_bot.deliver")
 progress = logging.getLogger("gitops_bot.progress.deliver")  # shown without -v: one line per retry
 
-BACKOFF_BASE = 0.2  # seconds: the shortest round counted
+BACKOFF_BASE = 0.05  # seconds: the shortest round counted, about a re-plan and push alone on file://
 BACKOFF_ROUND_MAX = 1.0  # and the longest: rounds slowed by a crowd starting at once do not last
 BACKOFF_GROWTH = 3
 BACKOFF_CAP_ROUNDS = 16  # the window's widest, in rounds (16 s at most)
@@ -56,19 +56,22 @@ def planned(session: Session, build: Callable[[str], Proposal]) -> Applier:
     return apply
 
 
-def backoff(attempt: int, rng: random.Random | None = None, *, slot: float = BACKOFF_BASE) -> float:
+def backoff(attempt: int, rng: random.Random | None = None, *, slot: float) -> float:
     """The pause before re-planning after rejection number `attempt + 1`: full jitter, uniform in
     [0, window], the window counted in rounds of the contention seen.
 
     `slot` is how long the lost fetch-apply-push round took: the time in which another pusher beat
-    us, counted between 0.2 and 1 s. The window is 3 rounds after the first rejection and triples
+    us, counted between 0.05 and 1 s. The window is 3 rounds after the first rejection and triples
     with each one after it, up to 16 rounds: a crowd of pushers that met once spreads out over three
     times as many rounds at each meeting. The cap is what keeps the branch busy: the writers that
     are left once most of the crowd has landed are few, and with windows of 64 rounds (the cap
     before) they slept through rounds nobody used, so 64 writers took 2.4x as long as 64 bumps one
-    after another; with 16 rounds, 1.08-1.31x in the runs of bench/README.md since a re-plan reads
-    only the files the winners changed (1.2-1.65x before, when it read the whole environment again;
-    bench/README.md gives the runs and bench/backoff_sim.py the simulation).
+    after another. The shortest round counted decides the same for the last few: their rounds are
+    short (a re-plan and push alone take about 0.05 s), and counted as 0.2 s, their 16-round windows
+    of 3.2 s left the branch idle for seconds at the end of a run, 1-6 s of a 15 s run of 64 writers.
+    Counted as they are, 64 writers take 1.14-1.38x as long as 64 bumps one after another over
+    file://, against 1.29-1.61x in the same runs (bench/README.md gives the runs and
+    bench/backoff_sim.py the simulation).
     """
     step = min(BACKOFF_ROUND_MAX, max(BACKOFF_BASE, slot))
     window = step * min(BACKOFF_CAP_ROUNDS, BACKOFF_GROWTH ** (attempt + 1))

@@ -20,11 +20,12 @@ class Widest(random.Random):
 
 
 @pytest.mark.parametrize(("attempt", "slot", "window"), [
-    (0, 0.1, 0.6),     # a round shorter than 0.2 s counts as 0.2 s; the first window is 3 rounds
+    (0, 0.01, 0.15),   # a round shorter than 0.05 s counts as 0.05 s; the first window is 3 rounds
+    (0, 0.1, 0.3),     # a short round counts as it is: the last few writers of a crowd retry soon
     (0, 0.5, 1.5),
     (1, 0.5, 4.5),     # each rejection triples it
     (2, 0.5, 8.0),     # up to 16 rounds
-    (4, 0.1, 3.2),
+    (4, 0.1, 1.6),
     (1, 5.0, 9.0),     # a round longer than 1 s counts as 1 s
     (9, 3.0, 16.0),    # so never more than 16 s
 ])
