@@ -198,8 +198,8 @@ def bump_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> No
 
 def contention_section(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
     # the bump section's checkouts (100,000 files a run on 100k-docs) may still be on their way to
-    # the disk: flushed first. Right after that section file:// contention still measured 1.30-1.54x
-    # against 1.08-1.39x run alone (bench/README.md): the flush is hygiene, not the whole cause.
+    # the disk: flushed first, as hygiene. The slow contention runs after that section were not the
+    # disk but the back-off's tail, the last writers asleep in long windows (bench/README.md, stop 23).
     os.sync()
     source = repo.cached(args.cache, 1, max(200, args.writers), 1_000, env)
     print(f"\ncontention: {args.writers} concurrent bumps of different images, default settings "

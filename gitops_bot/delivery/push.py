@@ -67,8 +67,8 @@ def backoff(attempt: int, rng: random.Random | None = None, *, slot: float) -> f
     are left once most of the crowd has landed are few, and with windows of 64 rounds (the cap
     before) they slept through rounds nobody used, so 64 writers took 2.4x as long as 64 bumps one
     after another. The shortest round counted decides the same for the last few: their rounds are
-    short (a re-plan and push alone take about 0.05 s), and counted as 0.2 s, their 16-round windows
-    of 3.2 s left the branch idle for seconds at the end of a run, 1-6 s of a 15 s run of 64 writers.
+    short (a re-plan and push alone take about 0.05 s), and counted as at least 0.2 s (before), their
+    16-round windows of 3.2 s left the branch idle for 1-6 s at the end of a 15 s run of 64 writers.
     Counted as they are, 64 writers take 1.14-1.38x as long as 64 bumps one after another over
     file://, against 1.29-1.61x in the same runs (bench/README.md gives the runs and
     bench/backoff_sim.py the simulation).
